@@ -1,0 +1,61 @@
+"""Request and response shapes of the accounts API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from casebox.accounts.models import Sex
+from casebox.accounts.passwords import MAX_LENGTH
+
+
+class StrictBoolean(fields.Boolean):
+    """Only JSON true and false; "yes", 1 and "on" are type errors."""
+
+    truthy = frozenset({True})
+    falsy = frozenset({False})
+
+
+class ConsentAcceptanceSchema(Schema):
+    version = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    accepted = StrictBoolean(
+        required=True, validate=validate.Equal(True, error="Consent must be accepted.")
+    )
+
+
+class RegistrationSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    date_of_birth = fields.Date(required=True, format="%Y-%m-%d")
+    sex = fields.Enum(Sex, by_value=True, required=True)
+    consent = fields.Nested(ConsentAcceptanceSchema, required=True)
+
+
+class UserSchema(Schema):
+    id = fields.String(attribute="public_id", dump_only=True)
+    email = fields.Email(dump_only=True)
+    name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+
+
+class TokenRequestSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH))
+
+
+class TokenSchema(Schema):
+    token = fields.String(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True)
+
+
+class ConsentTextSchema(Schema):
+    version = fields.String(dump_only=True)
+    text = fields.String(dump_only=True)
+    sha256 = fields.String(dump_only=True)
+
+
+class ConsentStatusSchema(Schema):
+    given = fields.Boolean(dump_only=True)
+    version = fields.String(dump_only=True, allow_none=True)
+    accepted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    current_version = fields.String(dump_only=True)

@@ -1,0 +1,93 @@
+"""Cases (one lesion, one questionnaire) and their photos."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casebox.accounts.models import User
+from casebox.database import UTCDateTime, db, new_public_id, utcnow
+
+
+class CaseStatus(enum.StrEnum):
+    """Where a case is in its life."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    AWAITING_REVIEW = "awaiting_review"
+    IN_REVIEW = "in_review"
+    MORE_INFO_REQUESTED = "more_info_requested"
+    COMPLETED = "completed"
+
+
+class PhotoView(enum.StrEnum):
+    """How a photo was taken."""
+
+    REGIONAL = "regional"
+    CLOSE_UP = "close_up"
+    DERMOSCOPIC = "dermoscopic"
+
+
+class PhotoStatus(enum.StrEnum):
+    """Where a photo is in the pipeline."""
+
+    PROCESSING = "processing"
+    READY = "ready"
+    REJECTED = "rejected"
+
+
+class Case(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy's dynamic base
+    """A patient's request for a specialist opinion on one skin problem."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_patient_created", "patient_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[CaseStatus] = mapped_column(
+        Enum(CaseStatus, native_enum=False, length=32), default=CaseStatus.DRAFT, index=True
+    )
+    body_site: Mapped[str] = mapped_column(String(40))
+    questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON)
+    priority: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    patient: Mapped[User] = relationship()
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="case", order_by="Photo.created_at", cascade="all, delete-orphan"
+    )
+
+
+class Photo(db.Model):  # type: ignore[name-defined,misc]
+    """One uploaded image, its stored derivatives and their checksums."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    view: Mapped[PhotoView] = mapped_column(Enum(PhotoView, native_enum=False, length=16))
+    status: Mapped[PhotoStatus] = mapped_column(
+        Enum(PhotoStatus, native_enum=False, length=16), default=PhotoStatus.PROCESSING
+    )
+    media_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    original_key: Mapped[str] = mapped_column(String(200))
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    review_key: Mapped[str | None] = mapped_column(String(200))
+    review_sha256: Mapped[str | None] = mapped_column(String(64))
+    thumb_key: Mapped[str | None] = mapped_column(String(200))
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="photos")

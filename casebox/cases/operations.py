@@ -1,0 +1,189 @@
+"""The verbs of the cases domain. They flush and audit; the request commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from casebox import services
+from casebox.accounts.models import Role, User
+from casebox.accounts.operations import active_consent
+from casebox.audit import trail
+from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus, PhotoView
+from casebox.database import db, new_public_id, utcnow
+from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casebox.objects import delete_object_on_commit, put_object
+from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED, emit
+from casebox.photos.intake import inspect_upload
+
+STAFF_READERS = (Role.SPECIALIST, Role.ADMIN)
+
+
+def _require_consent(patient: User) -> None:
+    if active_consent(patient) is None:
+        raise Forbidden("Consent is withdrawn. Give consent again to create or submit cases.")
+
+
+def create_case(patient: User, *, body_site: str, questionnaire: dict[str, Any]) -> Case:
+    """Open a draft case for the patient."""
+    _require_consent(patient)
+    case = Case(patient_id=patient.id, body_site=body_site, questionnaire=questionnaire)
+    db.session.add(case)
+    db.session.flush()
+    trail.record("case.create", object_type="case", object_id=case.public_id)
+    return case
+
+
+def find_case(user: User, public_id: str, *, for_update: bool = False) -> Case:
+    """The case if this user may see it; otherwise NotFound, exactly as for a missing id."""
+    query = select(Case).where(Case.public_id == public_id).options(
+        selectinload(Case.photos)
+    )
+    if for_update:
+        query = query.with_for_update()
+    case = db.session.scalar(query)
+    if case is None or not _may_read(user, case):
+        raise NotFound("No such case.")
+    return case
+
+
+def _may_read(user: User, case: Case) -> bool:
+    if user.role == Role.PATIENT:
+        return case.patient_id == user.id
+    # Staff see submitted cases only; queue and jurisdiction rules narrow this
+    # further once review queues exist. Drafts stay private to the patient.
+    return user.role in STAFF_READERS and case.status != CaseStatus.DRAFT
+
+
+def view_case(user: User, public_id: str) -> Case:
+    """Read a case and audit the read."""
+    case = find_case(user, public_id)
+    trail.record("case.view", object_type="case", object_id=case.public_id)
+    return case
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of a listing."""
+
+    items: list[Case]
+    page: int
+    per_page: int
+    total: int
+
+
+def list_own_cases(patient: User, *, page: int, per_page: int) -> CasePage:
+    """The patient's own cases, newest first."""
+    total = db.session.scalar(select(func.count()).where(Case.patient_id == patient.id)) or 0
+    items = db.session.scalars(
+        select(Case)
+        .where(Case.patient_id == patient.id)
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    trail.record("case.list", object_type="user", object_id=patient.public_id,
+                 details={"page": page, "count": len(items)})
+    return CasePage(list(items), page, per_page, total)
+
+
+def _require_draft(case: Case, action: str) -> None:
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(f"Photos can only be {action} while the case is a draft; it is {case.status}.")
+
+
+def add_photo(patient: User, case_id: str, *, view: PhotoView, data: bytes) -> Photo:
+    """Check an upload, store its sanitized original encrypted, and queue normalization."""
+    case = find_case(patient, case_id, for_update=True)
+    _require_draft(case, "added")
+    inspected = inspect_upload(data, max_pixels=services.settings().max_image_pixels)
+    photo = Photo(
+        public_id=new_public_id(),
+        case=case,
+        view=view,
+        media_type=inspected.media_type,
+        size_bytes=len(inspected.data),
+        width=inspected.width,
+        height=inspected.height,
+    )
+    photo.original_key = f"cases/{case.public_id}/photos/{photo.public_id}/original"
+    photo.original_sha256 = put_object(photo.original_key, inspected.data)
+    db.session.add(photo)
+    db.session.flush()
+    case.updated_at = utcnow()
+    emit(PHOTO_UPLOADED, photo_id=photo.public_id)
+    trail.record("photo.upload", object_type="photo", object_id=photo.public_id,
+                 details={"case_id": case.public_id, "view": str(view)})
+    return photo
+
+
+def find_photo(case: Case, photo_id: str) -> Photo:
+    """A photo of this case, or NotFound."""
+    for photo in case.photos:
+        if photo.public_id == photo_id:
+            return photo
+    raise NotFound("No such photo.")
+
+
+def delete_photo(patient: User, case_id: str, photo_id: str) -> None:
+    """Remove a photo from a draft case; its objects go once the deletion commits."""
+    case = find_case(patient, case_id, for_update=True)
+    photo = find_photo(case, photo_id)
+    _require_draft(case, "deleted")
+    for key in (photo.original_key, photo.review_key, photo.thumb_key):
+        if key:
+            delete_object_on_commit(key)
+    case.photos.remove(photo)
+    case.updated_at = utcnow()
+    trail.record("photo.delete", object_type="photo", object_id=photo.public_id,
+                 details={"case_id": case.public_id})
+
+
+def submit_case(patient: User, case_id: str) -> Case:
+    """Hand a draft case to the pipeline; submitting again changes nothing."""
+    case = find_case(patient, case_id, for_update=True)
+    if case.status != CaseStatus.DRAFT:
+        return case
+    _require_consent(patient)
+    if not any(photo.view == PhotoView.CLOSE_UP for photo in case.photos):
+        raise ValidationFailed(
+            "Add at least one close-up photo before submitting.",
+            errors={"photos": ["At least one photo with view 'close_up' is required."]},
+        )
+    case.status = CaseStatus.SUBMITTED
+    case.submitted_at = utcnow()
+    emit(CASE_SUBMITTED, case_id=case.public_id)
+    trail.record("case.submit", object_type="case", object_id=case.public_id,
+                 details={"photos": len(case.photos)})
+    return case
+
+
+@dataclass(frozen=True)
+class ImageContent:
+    """Bytes of one image variant, ready to send."""
+
+    data: bytes
+    media_type: str
+    filename: str
+
+
+def read_photo_image(user: User, case_id: str, photo_id: str, variant: str) -> ImageContent:
+    """Decrypt and verify one variant of a photo, auditing the view."""
+    case = find_case(user, case_id)
+    photo = find_photo(case, photo_id)
+    if variant == "original":
+        key, sha256, media_type = photo.original_key, photo.original_sha256, photo.media_type
+    else:
+        key = photo.review_key if variant == "review" else photo.thumb_key
+        sha256 = photo.review_sha256 if variant == "review" else photo.thumb_sha256
+        media_type = "image/jpeg"
+        if photo.status == PhotoStatus.REJECTED or not key or not sha256:
+            raise Conflict(f"The {variant} image is not available yet; the photo is {photo.status}.")
+    data = services.object_store().get(key, sha256=sha256)
+    trail.record("photo.view", object_type="photo", object_id=photo.public_id,
+                 details={"case_id": case.public_id, "variant": variant})
+    extension = media_type.split("/")[1].replace("jpeg", "jpg")
+    return ImageContent(data, media_type, f"photo-{photo.public_id}-{variant}.{extension}")

@@ -1,0 +1,59 @@
+"""Pipeline steps on cases and photos, run by workers. They flush; the job commits."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from casebox import services
+from casebox.audit import trail
+from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
+from casebox.database import db, utcnow
+from casebox.errors import PhotoRejected
+from casebox.objects import put_object
+from casebox.photos.derivatives import make_derivatives
+
+log = logging.getLogger(__name__)
+
+
+def normalize_photo(photo_id: str) -> PhotoStatus | None:
+    """Make the review and thumbnail derivatives of a photo; safe to repeat."""
+    photo = db.session.scalar(
+        select(Photo).where(Photo.public_id == photo_id).with_for_update()
+    )
+    if photo is None:  # deleted before the job ran: nothing to do
+        return None
+    if photo.status != PhotoStatus.PROCESSING:
+        return photo.status
+    original = services.object_store().get(photo.original_key, sha256=photo.original_sha256)
+    try:
+        derivatives = make_derivatives(original, max_pixels=services.settings().max_image_pixels)
+    except PhotoRejected as rejection:
+        photo.status = PhotoStatus.REJECTED
+        log.info("photo %s rejected during normalization: %s", photo_id, rejection.reason)
+        return photo.status
+    base = photo.original_key.rsplit("/", 1)[0]
+    photo.review_key = f"{base}/review"
+    photo.review_sha256 = put_object(photo.review_key, derivatives.review)
+    photo.thumb_key = f"{base}/thumb"
+    photo.thumb_sha256 = put_object(photo.thumb_key, derivatives.thumb)
+    photo.width, photo.height = derivatives.width, derivatives.height
+    photo.status = PhotoStatus.READY
+    trail.record("photo.normalize", object_type="photo", object_id=photo.public_id)
+    return photo.status
+
+
+def start_review(case_id: str) -> CaseStatus | None:
+    """Place a submitted case in the review backlog with its SLA; safe to repeat."""
+    case = db.session.scalar(select(Case).where(Case.public_id == case_id).with_for_update())
+    if case is None or case.status != CaseStatus.SUBMITTED:
+        return case.status if case else None
+    submitted_at = case.submitted_at or utcnow()
+    case.status = CaseStatus.AWAITING_REVIEW
+    case.priority = case.priority or "routine"
+    case.sla_due_at = submitted_at + timedelta(hours=services.settings().default_sla_hours)
+    trail.record("case.queue", object_type="case", object_id=case.public_id,
+                 details={"priority": case.priority})
+    return case.status

@@ -1,0 +1,121 @@
+"""Request and response shapes of the cases API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from casebox.accounts.schemas import StrictBoolean
+from casebox.cases.body_sites import BODY_SITES
+from casebox.cases.models import PhotoView
+
+DURATIONS = ("days", "weeks", "months", "years", "since_birth")
+FITZPATRICK_TYPES = ("I", "II", "III", "IV", "V", "VI")
+IMAGE_VARIANTS = ("original", "review", "thumb")
+
+
+class BodySiteSchema(Schema):
+    code = fields.String(dump_only=True)
+    label = fields.String(dump_only=True)
+    region = fields.String(dump_only=True)
+    side = fields.String(dump_only=True, allow_none=True)
+    model_location = fields.String(dump_only=True)
+
+
+class QuestionnaireSchema(Schema):
+    duration = fields.String(required=True, validate=validate.OneOf(DURATIONS))
+    changed_size = StrictBoolean(required=True)
+    changed_shape = StrictBoolean(required=True)
+    changed_colour = StrictBoolean(required=True)
+    itch = StrictBoolean(required=True)
+    bleeding = StrictBoolean(required=True)
+    pain = StrictBoolean(required=True)
+    scaly = StrictBoolean(required=True)
+    previous_skin_cancer = StrictBoolean(required=True)
+    family_history_melanoma = StrictBoolean(required=True)
+    fitzpatrick = fields.String(required=True, validate=validate.OneOf(FITZPATRICK_TYPES))
+    medications = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(max=50),
+    )
+    allergies = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(max=50),
+    )
+    pregnant_or_breastfeeding = StrictBoolean(required=True)
+    description = fields.String(required=True, validate=validate.Length(max=4000))
+
+
+class CaseCreateSchema(Schema):
+    body_site = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(BODY_SITES), error="Unknown body site; see /api/v1/body-sites."),
+    )
+    questionnaire = fields.Nested(QuestionnaireSchema, required=True)
+
+
+class PhotoUploadFormSchema(Schema):
+    view = fields.Enum(PhotoView, by_value=True, required=True)
+
+
+class PhotoUploadFileSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class PhotoSchema(Schema):
+    id = fields.String(attribute="public_id", dump_only=True)
+    view = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    media_type = fields.String(dump_only=True)
+    size_bytes = fields.Integer(dump_only=True)
+    width = fields.Integer(dump_only=True)
+    height = fields.Integer(dump_only=True)
+    sha256 = fields.String(attribute="original_sha256", dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    links = fields.Method("_links", dump_only=True)
+
+    def _links(self, photo: object) -> dict[str, str]:
+        case_id = photo.case.public_id  # type: ignore[attr-defined]
+        base = f"/api/v1/cases/{case_id}/photos/{photo.public_id}/image"  # type: ignore[attr-defined]
+        return {variant: f"{base}?variant={variant}" for variant in IMAGE_VARIANTS}
+
+
+class CaseSchema(Schema):
+    id = fields.String(attribute="public_id", dump_only=True)
+    status = fields.String(dump_only=True)
+    body_site = fields.String(dump_only=True)
+    questionnaire = fields.Nested(QuestionnaireSchema, dump_only=True)
+    photos = fields.List(fields.Nested(PhotoSchema), dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+    submitted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class CaseSummarySchema(Schema):
+    id = fields.String(attribute="public_id", dump_only=True)
+    status = fields.String(dump_only=True)
+    body_site = fields.String(dump_only=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    submitted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class CasePageSchema(Schema):
+    items = fields.List(fields.Nested(CaseSummarySchema), dump_only=True)
+    page = fields.Integer(dump_only=True)
+    per_page = fields.Integer(dump_only=True)
+    total = fields.Integer(dump_only=True)
+
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ImageArgsSchema(Schema):
+    variant = fields.String(load_default="original", validate=validate.OneOf(IMAGE_VARIANTS))
+
+
+class SubmitResultSchema(Schema):
+    id = fields.String(attribute="public_id", dump_only=True)
+    status = fields.String(dump_only=True)

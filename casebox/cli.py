@@ -1,0 +1,174 @@
+"""The ``casebox`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+from flask import Flask
+
+from casebox.accounts.models import Role
+from casebox.app import create_app
+from casebox.errors import CaseboxError
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except CaseboxError as error:
+        raise click.ClickException(error.detail) from error
+
+
+@click.group()
+def main() -> None:
+    """casebox: store-and-forward teledermatology."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", "worker_count", default=2, show_default=True, type=int,
+              help="RQ worker processes to run beside the web server.")
+@click.option("--web-processes", default=2, show_default=True, type=int)
+def serve(host: str, port: int, worker_count: int, web_processes: int) -> None:
+    """Run the web server, the outbox relay, N workers and (by default) the embedded Redis."""
+    from casebox.serving import serve_all
+    from casebox.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+    except CaseboxError as error:
+        raise click.ClickException(error.detail) from error
+    sys.exit(serve_all(settings, host=host, port=port, worker_count=worker_count,
+                       web_processes=web_processes))
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run one RQ worker for the pipeline queue."""
+    from casebox import services
+    from workers.queues import default_queue
+    from workers.worker import AppWorker
+
+    app = _app()
+    with app.app_context():
+        connection = services.redis_connection()
+        queue = default_queue(connection)
+    AppWorker([queue], connection=connection, app=app).work(burst=burst, with_scheduler=True)
+
+
+@main.command()
+def relay() -> None:
+    """Relay committed outbox events to the job queue."""
+    import signal
+
+    from casebox import services
+    from workers.queues import default_queue
+    from workers.relay import run_relay
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app = _app()
+    with app.app_context():
+        run_relay(default_queue(services.redis_connection()), should_stop=lambda: stopping)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to a revision."""
+    from flask_migrate import upgrade
+
+    app = _app()
+    with app.app_context():
+        upgrade(revision=revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db.command("downgrade")
+@click.option("--revision", default="-1", show_default=True)
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to a revision."""
+    from flask_migrate import downgrade
+
+    app = _app()
+    with app.app_context():
+        downgrade(revision=revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default=None, help="Display name (defaults to the email).")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input (never from the command line).")
+def user_create(email: str, role: str, name: str | None, password_stdin: bool) -> None:
+    """Create an account of any role."""
+    from casebox.accounts.operations import create_user
+    from casebox.database import db as database
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = _app()
+    with app.app_context():
+        try:
+            created = create_user(email, password, name=name or email, role=Role(role))
+            database.session.commit()
+        except CaseboxError as error:
+            raise click.ClickException(error.detail) from error
+        click.echo(f"created {role} {created.email} ({created.public_id})")
+
+
+@main.command()
+def demo() -> None:
+    """Seed a demo clinic (idempotent) and print its logins."""
+    from casebox.demo import DEMO_ACCOUNTS, seed_demo
+
+    app = _app()
+    with app.app_context():
+        try:
+            seed_demo()
+        except CaseboxError as error:
+            raise click.ClickException(error.detail) from error
+    click.echo("Demo logins (development only):")
+    for account in DEMO_ACCOUNTS:
+        click.echo(f"  {account.role:<10} {account.email:<28} {account.password}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first bad event."""
+    from casebox.audit.trail import verify_chain
+
+    app = _app()
+    with app.app_context():
+        checked, broken = verify_chain()
+    if broken is not None:
+        click.echo(f"audit trail BROKEN at event {broken.seq}: {broken.reason} "
+                   f"({checked} events verified before it)", err=True)
+        sys.exit(1)
+    click.echo(f"audit trail intact: {checked} events verified")

@@ -1,0 +1,108 @@
+"""Demo clinic data for evaluation (``casebox demo``); refused in production."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass
+from datetime import date
+
+from PIL import Image, ImageDraw, ImageFilter
+from sqlalchemy import select
+
+from casebox import services
+from casebox.accounts.consent import current_consent
+from casebox.accounts.models import Role, Sex, User
+from casebox.accounts.operations import create_user, register_patient
+from casebox.cases import operations as cases
+from casebox.cases.models import PhotoView
+from casebox.database import db
+from casebox.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo login."""
+
+    role: str
+    email: str
+    password: str
+    name: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("patient", "patient@demo.casebox", "demo-patient-pass", "Dana Demo"),
+    DemoAccount("specialist", "derm@demo.casebox", "demo-specialist-pass", "Dr Sam Skinner"),
+    DemoAccount("pharmacist", "pharmacy@demo.casebox", "demo-pharmacy-pass", "Pat Pharmacist"),
+    DemoAccount("admin", "admin@demo.casebox", "demo-admin-pass", "Alex Admin"),
+)
+
+_QUESTIONNAIRE = {
+    "duration": "months",
+    "changed_size": True,
+    "changed_shape": False,
+    "changed_colour": True,
+    "itch": False,
+    "bleeding": False,
+    "pain": False,
+    "scaly": False,
+    "previous_skin_cancer": False,
+    "family_history_melanoma": True,
+    "fitzpatrick": "II",
+    "medications": [],
+    "allergies": ["penicillin"],
+    "pregnant_or_breastfeeding": False,
+    "description": "A mole that seems darker and a little bigger than last year.",
+}
+
+
+def synthetic_lesion_photo(seed: int, size: tuple[int, int] = (1600, 1200)) -> bytes:
+    """A skin-toned JPEG with a brown, irregular spot (demo and test data, not a patient)."""
+    rng = random.Random(seed)  # noqa: S311  # reproducible picture, not security
+    image = Image.new("RGB", size, (224, 180, 150))
+    draw = ImageDraw.Draw(image)
+    for _ in range(4000):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        shade = rng.randint(-18, 18)
+        draw.point((x, y), fill=(224 + shade, 180 + shade, 150 + shade))
+    cx, cy = size[0] // 2 + rng.randint(-100, 100), size[1] // 2 + rng.randint(-80, 80)
+    for radius, colour in ((150, (150, 100, 70)), (110, (110, 70, 45)), (60, (80, 50, 35))):
+        r = radius + rng.randint(-20, 20)
+        draw.ellipse((cx - r, cy - int(r * 0.8), cx + r, cy + int(r * 0.8)), fill=colour)
+    image = image.filter(ImageFilter.GaussianBlur(2))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _demo_user(account: DemoAccount) -> User:
+    existing = db.session.scalar(select(User).where(User.email == account.email))
+    if existing is not None:
+        return existing
+    if account.role == "patient":
+        return register_patient(
+            email=account.email, password=account.password, name=account.name,
+            date_of_birth=date(1971, 5, 14), sex=Sex.FEMALE,
+            consent_version=current_consent().version,
+        )
+    return create_user(account.email, account.password, name=account.name, role=Role(account.role))
+
+
+def seed_demo() -> None:
+    """Create the demo accounts and, once, a draft and two submitted cases."""
+    if services.settings().is_production:
+        raise ConfigurationError("Demo data is never created in production.")
+    users = {account.role: _demo_user(account) for account in DEMO_ACCOUNTS}
+    patient = users["patient"]
+    if cases.list_own_cases(patient, page=1, per_page=1).total == 0:
+        for index, (site, submit) in enumerate(
+            (("left_forearm", True), ("upper_back", True), ("right_cheek", False))
+        ):
+            case = cases.create_case(patient, body_site=site, questionnaire=_QUESTIONNAIRE)
+            cases.add_photo(patient, case.public_id, view=PhotoView.REGIONAL,
+                            data=synthetic_lesion_photo(index * 2))
+            cases.add_photo(patient, case.public_id, view=PhotoView.CLOSE_UP,
+                            data=synthetic_lesion_photo(index * 2 + 1))
+            if submit:
+                cases.submit_case(patient, case.public_id)
+    db.session.commit()

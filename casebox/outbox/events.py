@@ -1,0 +1,18 @@
+"""Writing outbox events inside the current transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casebox.database import db
+from casebox.outbox.models import OutboxEvent
+
+PHOTO_UPLOADED = "photo.uploaded"
+CASE_SUBMITTED = "case.submitted"
+
+
+def emit(topic: str, **payload: Any) -> OutboxEvent:
+    """Record an event; the relay turns it into a job once this transaction commits."""
+    row = OutboxEvent(topic=topic, payload=payload)
+    db.session.add(row)
+    return row

@@ -1,0 +1,174 @@
+"""Typed, frozen settings built from ``CASEBOX_*`` environment variables.
+
+Embedded defaults let one machine run casebox with no setup: SQLite, an
+embedded Redis server and local object storage, all under the data directory.
+``CASEBOX_ENV=production`` refuses those defaults and generated keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from casebox.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "test", "production")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application and the workers need to know about their world."""
+
+    env: str
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    storage_url: str
+    s3_endpoint_url: str | None
+    secret_key: str
+    data_key: bytes
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 64_000_000
+    token_ttl_hours: int = 12
+    login_limit_per_account: str = "5/15 minutes"
+    login_limit_per_address: str = "30/15 minutes"
+    default_sla_hours: int = 72
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+
+    @property
+    def embedded_redis(self) -> bool:
+        """Whether casebox runs its own Redis server in the data directory."""
+        return self.redis_url is None
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        """Unix socket of the embedded Redis server."""
+        return self.data_dir / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        """The Redis URL clients connect to, embedded or not."""
+        if self.redis_url:
+            return self.redis_url
+        return f"unix://{self.embedded_redis_socket}"
+
+    @property
+    def is_production(self) -> bool:
+        """Whether the strict production rules apply."""
+        return self.env == "production"
+
+    def replace(self, **changes: object) -> Settings:
+        """Return a copy with some fields changed (tests and the CLI use this)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # field types checked by dataclass
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment, failing fast on unsafe production setups."""
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("CASEBOX_ENV", "development")
+        if env not in ENVIRONMENTS:
+            raise ConfigurationError(f"CASEBOX_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        production = env == "production"
+        data_dir = Path(env_vars.get("CASEBOX_DATA_DIR", "instance")).resolve()
+        database_url = env_vars.get("CASEBOX_DATABASE_URL") or f"sqlite:///{data_dir / 'casebox.db'}"
+        redis_url = env_vars.get("CASEBOX_REDIS_URL") or None
+        storage_url = env_vars.get("CASEBOX_STORAGE_URL") or f"file://{data_dir / 'objects'}"
+
+        if production:
+            _refuse_embedded_in_production(env_vars, database_url, redis_url)
+        secret_key = env_vars.get("CASEBOX_SECRET_KEY") or _generated_key(data_dir, "secret_key")
+        data_key_text = env_vars.get("CASEBOX_DATA_KEY") or _generated_key(data_dir, "data_key")
+        settings = cls(
+            env=env,
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            storage_url=storage_url,
+            s3_endpoint_url=env_vars.get("CASEBOX_S3_ENDPOINT_URL") or None,
+            secret_key=secret_key,
+            data_key=decode_data_key(data_key_text),
+            **_optional_ints(env_vars),
+        )
+        if len(settings.secret_key) < 32:
+            raise ConfigurationError("CASEBOX_SECRET_KEY must be at least 32 characters")
+        return settings
+
+
+def decode_data_key(text: str) -> bytes:
+    """Decode a base64 (standard or URL-safe) 256-bit data key."""
+    try:
+        key = base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "==")
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigurationError("CASEBOX_DATA_KEY must be base64") from exc
+    if len(key) != 32:
+        raise ConfigurationError("CASEBOX_DATA_KEY must decode to exactly 32 bytes (AES-256)")
+    return key
+
+
+def new_data_key() -> str:
+    """Return a fresh base64 data key suitable for CASEBOX_DATA_KEY."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+_INT_SETTINGS = {
+    "CASEBOX_MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "CASEBOX_MAX_IMAGE_PIXELS": "max_image_pixels",
+    "CASEBOX_TOKEN_TTL_HOURS": "token_ttl_hours",
+    "CASEBOX_DEFAULT_SLA_HOURS": "default_sla_hours",
+}
+
+
+def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for variable, field in _INT_SETTINGS.items():
+        if variable in env_vars:
+            try:
+                values[field] = int(env_vars[variable])
+            except ValueError as exc:
+                raise ConfigurationError(f"{variable} must be an integer") from exc
+            if values[field] <= 0:
+                raise ConfigurationError(f"{variable} must be positive")
+    return values
+
+
+def _refuse_embedded_in_production(
+    env_vars: Mapping[str, str], database_url: str, redis_url: str | None
+) -> None:
+    problems = []
+    for variable in ("CASEBOX_SECRET_KEY", "CASEBOX_DATA_KEY"):
+        if not env_vars.get(variable):
+            problems.append(f"{variable} must be set explicitly")
+    if database_url.startswith("sqlite"):
+        problems.append("CASEBOX_DATABASE_URL must point to PostgreSQL, not SQLite")
+    if redis_url is None:
+        problems.append("CASEBOX_REDIS_URL must point to a Redis server, not the embedded one")
+    if problems:
+        raise ConfigurationError("unsafe production configuration: " + "; ".join(problems))
+
+
+def _generated_key(data_dir: Path, name: str) -> str:
+    """Read or create a development key file in the data directory."""
+    path = data_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = new_data_key() if name == "data_key" else secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    log.warning("generated a development %s in %s; set it explicitly in production", name, path)
+    return value

@@ -1,0 +1,72 @@
+"""The outbox relay and the worker turn committed uploads and submissions into work."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+
+from casebox import services
+from casebox.database import db
+from casebox.outbox.models import OutboxEvent
+from tests.support import ApiClient
+from workers.queues import default_queue
+from workers.relay import relay_pending
+from workers.worker import InProcessWorker
+
+
+def _run_pipeline(app: Flask) -> int:
+    with app.app_context():
+        queue = default_queue(services.redis_connection())
+        relayed = relay_pending(queue)
+        InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+    return relayed
+
+
+def test_uploaded_photo_gets_review_and_thumbnail(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    photo = api.upload(token, case["id"]).get_json()
+    assert api.client.get(photo["links"]["review"], headers=api.auth(token)).status_code == 409
+    assert _run_pipeline(app) == 1
+    case_now = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
+    assert case_now["photos"][0]["status"] == "ready"
+    review = api.client.get(photo["links"]["review"], headers=api.auth(token))
+    thumb = api.client.get(photo["links"]["thumb"], headers=api.auth(token))
+    assert review.content_type == thumb.content_type == "image/jpeg"
+    assert max(Image.open(io.BytesIO(review.data)).size) <= 2048
+    assert max(Image.open(io.BytesIO(thumb.data)).size) <= 320
+
+
+def test_submitted_case_reaches_the_review_backlog_with_an_sla(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.submitted_case(token)
+    assert _run_pipeline(app) == 2
+    after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
+    assert after["status"] == "awaiting_review"
+
+
+def test_relaying_twice_enqueues_nothing_new_and_jobs_repeat_safely(
+    api: ApiClient, app: Flask
+) -> None:
+    token = api.patient()
+    api.submitted_case(token)
+    _run_pipeline(app)
+    assert _run_pipeline(app) == 0
+    with app.app_context():
+        # A relay that crashed after enqueueing but before marking would send the events again.
+        for event in db.session.scalars(select(OutboxEvent)):
+            event.dispatched_at = None
+        db.session.commit()
+    assert _run_pipeline(app) == 2
+    case = api.client.get("/api/v1/cases", headers=api.auth(token)).get_json()["items"][0]
+    assert case["status"] == "awaiting_review"
+
+
+def test_nothing_is_enqueued_for_a_rolled_back_request(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    assert api.upload(token, case["id"], b"not an image").status_code == 422
+    assert _run_pipeline(app) == 0

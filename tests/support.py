@@ -1,0 +1,126 @@
+"""Test helpers: an API client that knows casebox's routes, and valid request bodies."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from casebox.demo import synthetic_lesion_photo
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+def questionnaire(**changes: Any) -> dict[str, Any]:
+    """A complete, valid questionnaire."""
+    answers: dict[str, Any] = {
+        "duration": "months",
+        "changed_size": True,
+        "changed_shape": False,
+        "changed_colour": True,
+        "itch": False,
+        "bleeding": False,
+        "pain": False,
+        "scaly": False,
+        "previous_skin_cancer": False,
+        "family_history_melanoma": False,
+        "fitzpatrick": "III",
+        "medications": ["cetirizine"],
+        "allergies": [],
+        "pregnant_or_breastfeeding": False,
+        "description": "A mole on my arm got darker.",
+    }
+    answers.update(changes)
+    return answers
+
+
+def jpeg(seed: int = 1) -> bytes:
+    """A realistic skin photo as JPEG bytes."""
+    return synthetic_lesion_photo(seed, size=(1024, 768))
+
+
+class ApiClient:
+    """Thin helpers over the Flask test client for the casebox API."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    @staticmethod
+    def auth(token: str) -> dict[str, str]:
+        """The Authorization header for a token."""
+        return {"Authorization": f"Bearer {token}"}
+
+    def registration(self, **changes: Any) -> dict[str, Any]:
+        """A valid registration body with a unique email."""
+        consent = self.client.get("/api/v1/consent").get_json()
+        body: dict[str, Any] = {
+            "email": f"patient{next(_counter)}@example.org",
+            "password": PASSWORD,
+            "name": "Test Patient",
+            "date_of_birth": "1980-02-29",
+            "sex": "female",
+            "consent": {"version": consent["version"], "accepted": True},
+        }
+        body.update(changes)
+        return body
+
+    def register(self, **changes: Any) -> dict[str, Any]:
+        """Register a patient; returns the registration body used."""
+        body = self.registration(**changes)
+        response = self.client.post("/api/v1/patients", json=body)
+        assert response.status_code == 201, response.get_json()
+        return body
+
+    def login(self, email: str, password: str = PASSWORD) -> str:
+        """Get a bearer token."""
+        response = self.client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
+        assert response.status_code == 201, response.get_json()
+        return str(response.get_json()["token"])
+
+    def patient(self, **changes: Any) -> str:
+        """Register a patient and return their token."""
+        body = self.register(**changes)
+        return self.login(body["email"], body["password"])
+
+    def create_case(self, token: str, **changes: Any) -> dict[str, Any]:
+        """Open a draft case; returns its JSON."""
+        body = {"body_site": "left_forearm", "questionnaire": questionnaire()}
+        body.update(changes)
+        response = self.client.post("/api/v1/cases", json=body, headers=self.auth(token))
+        assert response.status_code == 201, response.get_json()
+        return dict(response.get_json())
+
+    def upload(
+        self,
+        token: str,
+        case_id: str,
+        data: bytes | None = None,
+        *,
+        view: str = "close_up",
+        filename: str = "photo.jpg",
+        content_type: str = "image/jpeg",
+        headers: dict[str, str] | None = None,
+    ) -> TestResponse:
+        """Post a photo to a case."""
+        payload = {
+            "view": view,
+            "file": (io.BytesIO(jpeg() if data is None else data), filename, content_type),
+        }
+        return self.client.post(
+            f"/api/v1/cases/{case_id}/photos",
+            data=payload,
+            content_type="multipart/form-data",
+            headers={**self.auth(token), **(headers or {})},
+        )
+
+    def submitted_case(self, token: str) -> dict[str, Any]:
+        """A case with a close-up photo, submitted."""
+        case = self.create_case(token)
+        assert self.upload(token, case["id"]).status_code == 201
+        response = self.client.post(f"/api/v1/cases/{case['id']}/submit", headers=self.auth(token))
+        assert response.status_code == 202, response.get_json()
+        return case
