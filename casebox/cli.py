@@ -29,8 +29,14 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", "worker_count", default=2, show_default=True, type=int,
-              help="RQ worker processes to run beside the web server.")
+@click.option(
+    "--workers",
+    "worker_count",
+    default=2,
+    show_default=True,
+    type=int,
+    help="RQ worker processes to run beside the web server.",
+)
 @click.option("--web-processes", default=2, show_default=True, type=int)
 def serve(host: str, port: int, worker_count: int, web_processes: int) -> None:
     """Run the web server, the outbox relay, N workers and (by default) the embedded Redis."""
@@ -41,8 +47,11 @@ def serve(host: str, port: int, worker_count: int, web_processes: int) -> None:
         settings = Settings.from_env()
     except CaseboxError as error:
         raise click.ClickException(error.detail) from error
-    sys.exit(serve_all(settings, host=host, port=port, worker_count=worker_count,
-                       web_processes=web_processes))
+    sys.exit(
+        serve_all(
+            settings, host=host, port=port, worker_count=worker_count, web_processes=web_processes
+        )
+    )
 
 
 @main.command()
@@ -120,8 +129,12 @@ def user() -> None:
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default=None, help="Display name (defaults to the email).")
-@click.option("--password-stdin", is_flag=True, required=True,
-              help="Read the password from standard input (never from the command line).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the password from standard input (never from the command line).",
+)
 def user_create(email: str, role: str, name: str | None, password_stdin: bool) -> None:
     """Create an account of any role."""
     from casebox.accounts.operations import create_user
@@ -168,7 +181,10 @@ def audit_verify() -> None:
     with app.app_context():
         checked, broken = verify_chain()
     if broken is not None:
-        click.echo(f"audit trail BROKEN at event {broken.seq}: {broken.reason} "
-                   f"({checked} events verified before it)", err=True)
+        click.echo(
+            f"audit trail BROKEN at event {broken.seq}: {broken.reason} "
+            f"({checked} events verified before it)",
+            err=True,
+        )
         sys.exit(1)
     click.echo(f"audit trail intact: {checked} events verified")

@@ -81,8 +81,11 @@ def _demo_user(account: DemoAccount) -> User:
         return existing
     if account.role == "patient":
         return register_patient(
-            email=account.email, password=account.password, name=account.name,
-            date_of_birth=date(1971, 5, 14), sex=Sex.FEMALE,
+            email=account.email,
+            password=account.password,
+            name=account.name,
+            date_of_birth=date(1971, 5, 14),
+            sex=Sex.FEMALE,
             consent_version=current_consent().version,
         )
     return create_user(account.email, account.password, name=account.name, role=Role(account.role))
@@ -99,10 +102,18 @@ def seed_demo() -> None:
             (("left_forearm", True), ("upper_back", True), ("right_cheek", False))
         ):
             case = cases.create_case(patient, body_site=site, questionnaire=_QUESTIONNAIRE)
-            cases.add_photo(patient, case.public_id, view=PhotoView.REGIONAL,
-                            data=synthetic_lesion_photo(index * 2))
-            cases.add_photo(patient, case.public_id, view=PhotoView.CLOSE_UP,
-                            data=synthetic_lesion_photo(index * 2 + 1))
+            cases.add_photo(
+                patient,
+                case.public_id,
+                view=PhotoView.REGIONAL,
+                data=synthetic_lesion_photo(index * 2),
+            )
+            cases.add_photo(
+                patient,
+                case.public_id,
+                view=PhotoView.CLOSE_UP,
+                data=synthetic_lesion_photo(index * 2 + 1),
+            )
             if submit:
                 cases.submit_case(patient, case.public_id)
     db.session.commit()

@@ -30,12 +30,23 @@ def _web_command(host: str, port: int, processes: int) -> list[str]:
             "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
             "casebox.wsgi:app",
         ]  # fmt: skip
-    return [sys.executable, "-m", "flask", "--app", "casebox.wsgi:app", "run",
-            "--host", host, "--port", str(port)]
+    return [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "casebox.wsgi:app",
+        "run",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
-def serve_all(settings: Settings, *, host: str, port: int, worker_count: int,
-              web_processes: int) -> int:
+def serve_all(
+    settings: Settings, *, host: str, port: int, worker_count: int, web_processes: int
+) -> int:
     """Run everything until Ctrl-C or SIGTERM, then stop it all; returns an exit code."""
     env = dict(os.environ)
     redis_server = None
@@ -63,7 +74,7 @@ def serve_all(settings: Settings, *, host: str, port: int, worker_count: int,
         while not stopping:
             for child in children:
                 if child.poll() is not None:
-                    log.error("a casebox process exited (%s); stopping", child.args[2:4])
+                    log.error("a casebox process exited (pid %s); stopping", child.pid)
                     stopping, exit_code = True, 1
             time.sleep(0.2)
     finally:

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from casebox.errors import ConfigurationError
 
@@ -68,9 +69,9 @@ class Settings:
         """Whether the strict production rules apply."""
         return self.env == "production"
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed (tests and the CLI use this)."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # field types checked by dataclass
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -81,7 +82,9 @@ class Settings:
             raise ConfigurationError(f"CASEBOX_ENV must be one of {', '.join(ENVIRONMENTS)}")
         production = env == "production"
         data_dir = Path(env_vars.get("CASEBOX_DATA_DIR", "instance")).resolve()
-        database_url = env_vars.get("CASEBOX_DATABASE_URL") or f"sqlite:///{data_dir / 'casebox.db'}"
+        database_url = (
+            env_vars.get("CASEBOX_DATABASE_URL") or f"sqlite:///{data_dir / 'casebox.db'}"
+        )
         redis_url = env_vars.get("CASEBOX_REDIS_URL") or None
         storage_url = env_vars.get("CASEBOX_STORAGE_URL") or f"file://{data_dir / 'objects'}"
 
@@ -129,8 +132,8 @@ _INT_SETTINGS = {
 }
 
 
-def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, int]:
-    values: dict[str, int] = {}
+def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     for variable, field in _INT_SETTINGS.items():
         if variable in env_vars:
             try:

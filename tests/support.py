@@ -77,7 +77,9 @@ class ApiClient:
 
     def login(self, email: str, password: str = PASSWORD) -> str:
         """Get a bearer token."""
-        response = self.client.post("/api/v1/auth/tokens", json={"email": email, "password": password})
+        response = self.client.post(
+            "/api/v1/auth/tokens", json={"email": email, "password": password}
+        )
         assert response.status_code == 201, response.get_json()
         return str(response.get_json()["token"])
 

@@ -17,6 +17,7 @@ class _AppContextMixin:
     """Run jobs in the app context; give forked work horses their own DB connections."""
 
     app: Flask
+    _parent_pid: int
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         if os.getpid() != self._parent_pid:  # a forked horse must not share pooled sockets

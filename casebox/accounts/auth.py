@@ -52,12 +52,12 @@ def authenticate_api_request() -> User | None:
     if current_user.is_authenticated:
         if request.method not in SAFE_METHODS and not _csrf_header_valid():
             raise Forbidden("Missing or wrong X-CSRF-Token header for a browser session.")
-        return current_user._get_current_object()  # type: ignore[no-any-return]  # werkzeug proxy
+        return current_user._get_current_object()
     return None
 
 
 def _csrf_header_valid() -> bool:
-    expected = session.get(CSRF_SESSION_KEY)
+    expected = str(session.get(CSRF_SESSION_KEY, ""))
     presented = request.headers.get("X-CSRF-Token", "")
     return bool(expected) and hmac.compare_digest(expected, presented)
 

@@ -30,6 +30,8 @@ class LoginThrottle:
     def from_redis_url(cls, redis_url: str, per_account: str, per_address: str) -> LoginThrottle:
         """Build a throttle backed by the Redis server at ``redis_url``."""
         storage = storage_from_string(limits_storage_uri(redis_url))
+        if not isinstance(storage, Storage):
+            raise TypeError("the login throttle needs a synchronous limits storage")
         return cls(storage, per_account, per_address)
 
     def check(self, email: str, address: str | None) -> None:

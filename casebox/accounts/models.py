@@ -30,7 +30,7 @@ class Sex(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-class User(db.Model, UserMixin):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy's dynamic base
+class User(db.Model, UserMixin):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """Anyone who logs in."""
 
     __tablename__ = "users"
@@ -51,12 +51,12 @@ class User(db.Model, UserMixin):  # type: ignore[name-defined,misc]  # Flask-SQL
         return self.public_id
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]  # UserMixin declares a plain attribute
+    def is_active(self) -> bool:
         """Deactivated users cannot log in or use tokens."""
         return self.active
 
 
-class PatientProfile(db.Model):  # type: ignore[name-defined,misc]
+class PatientProfile(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """The demographic facts a specialist and the models need about a patient."""
 
     __tablename__ = "patient_profiles"
@@ -68,7 +68,7 @@ class PatientProfile(db.Model):  # type: ignore[name-defined,misc]
     user: Mapped[User] = relationship(back_populates="patient")
 
 
-class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
+class ConsentRecord(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """One acceptance of a consent text, and its withdrawal if any."""
 
     __tablename__ = "consent_records"
@@ -82,7 +82,7 @@ class ConsentRecord(db.Model):  # type: ignore[name-defined,misc]
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ApiToken(db.Model):  # type: ignore[name-defined,misc]
+class ApiToken(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """A bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

@@ -33,11 +33,14 @@ def create_user(email: str, password: str, *, name: str, role: Role) -> User:
             "An account with this email already exists.",
             errors={"email": ["An account with this email already exists."]},
         )
-    user = User(email=email, name=name, role=role, password_hash=services.passwords().hash(password))
+    user = User(
+        email=email, name=name, role=role, password_hash=services.passwords().hash(password)
+    )
     db.session.add(user)
     db.session.flush()
-    trail.record("account.create", object_type="user", object_id=user.public_id,
-                 details={"role": str(role)})
+    trail.record(
+        "account.create", object_type="user", object_id=user.public_id, details={"role": str(role)}
+    )
     return user
 
 
@@ -49,8 +52,12 @@ def register_patient(
     _check_consent_version(consent_version)
     user = create_user(email, password, name=name, role=Role.PATIENT)
     db.session.add(PatientProfile(user_id=user.id, date_of_birth=date_of_birth, sex=sex))
-    trail.record("account.register", object_type="user", object_id=user.public_id,
-                 actor=trail.Actor(id=user.public_id, role=str(Role.PATIENT)))
+    trail.record(
+        "account.register",
+        object_type="user",
+        object_id=user.public_id,
+        actor=trail.Actor(id=user.public_id, role=str(Role.PATIENT)),
+    )
     give_consent(user, consent_version)
     return user
 
@@ -93,9 +100,13 @@ def give_consent(user: User, version: str) -> ConsentRecord:
     record = ConsentRecord(user_id=user.id, version=text.version, text_sha256=text.sha256)
     db.session.add(record)
     db.session.flush()
-    trail.record("consent.accept", object_type="user", object_id=user.public_id,
-                 details={"version": text.version, "text_sha256": text.sha256},
-                 actor=trail.Actor(id=user.public_id, role=str(user.role)))
+    trail.record(
+        "consent.accept",
+        object_type="user",
+        object_id=user.public_id,
+        details={"version": text.version, "text_sha256": text.sha256},
+        actor=trail.Actor(id=user.public_id, role=str(user.role)),
+    )
     return record
 
 
@@ -123,22 +134,32 @@ def authenticate(email: str, password: str, address: str | None) -> User | None:
     if user is None or not valid or not user.active:
         throttle.record_failure(email, address)
         trail.record(
-            "auth.login", outcome="failure",
-            object_type="user", object_id=user.public_id if user else None,
+            "auth.login",
+            outcome="failure",
+            object_type="user",
+            object_id=user.public_id if user else None,
             details={"email_sha256": hashlib.sha256(email.encode()).hexdigest()[:16]},
         )
         return None
     throttle.reset(email)
-    trail.record("auth.login", object_type="user", object_id=user.public_id,
-                 actor=trail.Actor(id=user.public_id, role=str(user.role)))
+    trail.record(
+        "auth.login",
+        object_type="user",
+        object_id=user.public_id,
+        actor=trail.Actor(id=user.public_id, role=str(user.role)),
+    )
     return user
 
 
 def open_token(user: User) -> tuple[str, ApiToken]:
     """Issue an API token for a user who just authenticated."""
     plain, row = issue_token(user, timedelta(hours=services.settings().token_ttl_hours))
-    trail.record("token.issue", object_type="token", object_id=row.public_id,
-                 actor=trail.Actor(id=user.public_id, role=str(user.role)))
+    trail.record(
+        "token.issue",
+        object_type="token",
+        object_id=row.public_id,
+        actor=trail.Actor(id=user.public_id, role=str(user.role)),
+    )
     return plain, row
 
 

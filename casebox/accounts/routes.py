@@ -45,7 +45,7 @@ class Patients(MethodView):
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Register as a patient, accepting the current consent text."""
-        user = operations.register_patient(
+        return operations.register_patient(
             email=data["email"],
             password=data["password"],
             name=data["name"],
@@ -53,7 +53,6 @@ class Patients(MethodView):
             sex=data["sex"],
             consent_version=data["consent"]["version"],
         )
-        return user
 
 
 @blp.route("/me")

@@ -11,8 +11,8 @@ from casebox.accounts.passwords import MAX_LENGTH
 class StrictBoolean(fields.Boolean):
     """Only JSON true and false; "yes", 1 and "on" are type errors."""
 
-    truthy = frozenset({True})
-    falsy = frozenset({False})
+    truthy: set[object] = {True}  # noqa: RUF012  # marshmallow reads these class attributes
+    falsy: set[object] = {False}  # noqa: RUF012
 
 
 class ConsentAcceptanceSchema(Schema):
@@ -24,7 +24,9 @@ class ConsentAcceptanceSchema(Schema):
 
 class RegistrationSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH)
+    )
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     date_of_birth = fields.Date(required=True, format="%Y-%m-%d")
     sex = fields.Enum(Sex, by_value=True, required=True)
@@ -40,7 +42,9 @@ class UserSchema(Schema):
 
 class TokenRequestSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH)
+    )
 
 
 class TokenSchema(Schema):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from casebox.accounts.models import ApiToken, User
 from casebox.database import db, utcnow
 
-TOKEN_PREFIX = "cbx_"
+TOKEN_PREFIX = "cbx_"  # noqa: S105  # a public marker, not a secret
 
 
 def _digest(token: str) -> str:

@@ -17,7 +17,7 @@ API_PREFIX = "/api/v1"
 log = logging.getLogger(__name__)
 
 
-class CaseboxApi(Api):  # type: ignore[misc]  # flask-smorest ships no type hints
+class CaseboxApi(Api):
     """flask-smorest's Api answering every API error as problem+json."""
 
     def handle_http_exception(self, error: HTTPException) -> Response:
@@ -43,9 +43,7 @@ def init_app(app: Flask) -> None:
                     "(RFC 9457) with an `errors` map of field messages where that applies."
                 )
             },
-            "components": {
-                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}
-            },
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
     )
     api = CaseboxApi(app)
@@ -64,5 +62,9 @@ def _on_unexpected_error(error: Exception) -> Any:
         return from_http_exception(error)
     # The URL rule, not the URL: paths carry identifiers, never log more than needed.
     log.exception("unhandled error on %s %s", request.method, request.url_rule)
-    return problem(500, "internal-error", "Internal error",
-                   "Something went wrong on our side; nothing was saved. Please try again.")
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "Something went wrong on our side; nothing was saved. Please try again.",
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from casebox.database import UTCDateTime, db
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy's dynamic base
+class AuditEvent(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """Who did what to which object, when and from where; chained by SHA-256."""
 
     __tablename__ = "audit_events"
@@ -32,7 +32,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlche
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(db.Model):  # type: ignore[name-defined,misc]
+class AuditHead(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """The single row naming the chain's last event; updating it serializes appends."""
 
     __tablename__ = "audit_head"

@@ -78,9 +78,7 @@ def record(
     )
     event.hash = event_hash(event)
     session.add(event)
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_hash=event.hash)
-    )
+    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(last_hash=event.hash))
     return event
 
 
@@ -136,7 +134,10 @@ def _events_in_order(batch_size: int) -> Iterator[AuditEvent]:
     last = 0
     while True:
         batch = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch_size)
+            select(AuditEvent)
+            .where(AuditEvent.seq > last)
+            .order_by(AuditEvent.seq)
+            .limit(batch_size)
         ).all()
         if not batch:
             return

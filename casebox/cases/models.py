@@ -40,7 +40,7 @@ class PhotoStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class Case(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy's dynamic base
+class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """A patient's request for a specialist opinion on one skin problem."""
 
     __tablename__ = "cases"
@@ -66,7 +66,7 @@ class Case(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy's d
     )
 
 
-class Photo(db.Model):  # type: ignore[name-defined,misc]
+class Photo(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """One uploaded image, its stored derivatives and their checksums."""
 
     __tablename__ = "photos"

@@ -12,7 +12,7 @@ from casebox import services
 from casebox.accounts.models import Role, User
 from casebox.accounts.operations import active_consent
 from casebox.audit import trail
-from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus, PhotoView
+from casebox.cases.models import Case, CaseStatus, Photo, PhotoView
 from casebox.database import db, new_public_id, utcnow
 from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casebox.objects import delete_object_on_commit, put_object
@@ -39,9 +39,7 @@ def create_case(patient: User, *, body_site: str, questionnaire: dict[str, Any])
 
 def find_case(user: User, public_id: str, *, for_update: bool = False) -> Case:
     """The case if this user may see it; otherwise NotFound, exactly as for a missing id."""
-    query = select(Case).where(Case.public_id == public_id).options(
-        selectinload(Case.photos)
-    )
+    query = select(Case).where(Case.public_id == public_id).options(selectinload(Case.photos))
     if for_update:
         query = query.with_for_update()
     case = db.session.scalar(query)
@@ -85,14 +83,20 @@ def list_own_cases(patient: User, *, page: int, per_page: int) -> CasePage:
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    trail.record("case.list", object_type="user", object_id=patient.public_id,
-                 details={"page": page, "count": len(items)})
+    trail.record(
+        "case.list",
+        object_type="user",
+        object_id=patient.public_id,
+        details={"page": page, "count": len(items)},
+    )
     return CasePage(list(items), page, per_page, total)
 
 
 def _require_draft(case: Case, action: str) -> None:
     if case.status != CaseStatus.DRAFT:
-        raise Conflict(f"Photos can only be {action} while the case is a draft; it is {case.status}.")
+        raise Conflict(
+            f"Photos can only be {action} while the case is a draft; it is {case.status}."
+        )
 
 
 def add_photo(patient: User, case_id: str, *, view: PhotoView, data: bytes) -> Photo:
@@ -115,8 +119,12 @@ def add_photo(patient: User, case_id: str, *, view: PhotoView, data: bytes) -> P
     db.session.flush()
     case.updated_at = utcnow()
     emit(PHOTO_UPLOADED, photo_id=photo.public_id)
-    trail.record("photo.upload", object_type="photo", object_id=photo.public_id,
-                 details={"case_id": case.public_id, "view": str(view)})
+    trail.record(
+        "photo.upload",
+        object_type="photo",
+        object_id=photo.public_id,
+        details={"case_id": case.public_id, "view": str(view)},
+    )
     return photo
 
 
@@ -138,8 +146,12 @@ def delete_photo(patient: User, case_id: str, photo_id: str) -> None:
             delete_object_on_commit(key)
     case.photos.remove(photo)
     case.updated_at = utcnow()
-    trail.record("photo.delete", object_type="photo", object_id=photo.public_id,
-                 details={"case_id": case.public_id})
+    trail.record(
+        "photo.delete",
+        object_type="photo",
+        object_id=photo.public_id,
+        details={"case_id": case.public_id},
+    )
 
 
 def submit_case(patient: User, case_id: str) -> Case:
@@ -156,8 +168,12 @@ def submit_case(patient: User, case_id: str) -> Case:
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = utcnow()
     emit(CASE_SUBMITTED, case_id=case.public_id)
-    trail.record("case.submit", object_type="case", object_id=case.public_id,
-                 details={"photos": len(case.photos)})
+    trail.record(
+        "case.submit",
+        object_type="case",
+        object_id=case.public_id,
+        details={"photos": len(case.photos)},
+    )
     return case
 
 
@@ -174,16 +190,22 @@ def read_photo_image(user: User, case_id: str, photo_id: str, variant: str) -> I
     """Decrypt and verify one variant of a photo, auditing the view."""
     case = find_case(user, case_id)
     photo = find_photo(case, photo_id)
+    key: str | None
+    sha256: str | None
     if variant == "original":
         key, sha256, media_type = photo.original_key, photo.original_sha256, photo.media_type
     else:
         key = photo.review_key if variant == "review" else photo.thumb_key
         sha256 = photo.review_sha256 if variant == "review" else photo.thumb_sha256
         media_type = "image/jpeg"
-        if photo.status == PhotoStatus.REJECTED or not key or not sha256:
-            raise Conflict(f"The {variant} image is not available yet; the photo is {photo.status}.")
+    if not key or not sha256:
+        raise Conflict(f"The {variant} image is not available; the photo is {photo.status}.")
     data = services.object_store().get(key, sha256=sha256)
-    trail.record("photo.view", object_type="photo", object_id=photo.public_id,
-                 details={"case_id": case.public_id, "variant": variant})
+    trail.record(
+        "photo.view",
+        object_type="photo",
+        object_id=photo.public_id,
+        details={"case_id": case.public_id, "variant": variant},
+    )
     extension = media_type.split("/")[1].replace("jpeg", "jpg")
     return ImageContent(data, media_type, f"photo-{photo.public_id}-{variant}.{extension}")

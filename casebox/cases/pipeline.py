@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 
 def normalize_photo(photo_id: str) -> PhotoStatus | None:
     """Make the review and thumbnail derivatives of a photo; safe to repeat."""
-    photo = db.session.scalar(
-        select(Photo).where(Photo.public_id == photo_id).with_for_update()
-    )
+    photo = db.session.scalar(select(Photo).where(Photo.public_id == photo_id).with_for_update())
     if photo is None:  # deleted before the job ran: nothing to do
         return None
     if photo.status != PhotoStatus.PROCESSING:
@@ -54,6 +52,10 @@ def start_review(case_id: str) -> CaseStatus | None:
     case.status = CaseStatus.AWAITING_REVIEW
     case.priority = case.priority or "routine"
     case.sla_due_at = submitted_at + timedelta(hours=services.settings().default_sla_hours)
-    trail.record("case.queue", object_type="case", object_id=case.public_id,
-                 details={"priority": case.priority})
+    trail.record(
+        "case.queue",
+        object_type="case",
+        object_id=case.public_id,
+        details={"priority": case.priority},
+    )
     return case.status

@@ -118,4 +118,3 @@ class PhotoImage(MethodView):
         response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
-

@@ -50,7 +50,9 @@ class QuestionnaireSchema(Schema):
 class CaseCreateSchema(Schema):
     body_site = fields.String(
         required=True,
-        validate=validate.OneOf(sorted(BODY_SITES), error="Unknown body site; see /api/v1/body-sites."),
+        validate=validate.OneOf(
+            sorted(BODY_SITES), error="Unknown body site; see /api/v1/body-sites."
+        ),
     )
     questionnaire = fields.Nested(QuestionnaireSchema, required=True)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from casebox.database import UTCDateTime, db, utcnow
 
 
-class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy's dynamic base
+class OutboxEvent(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """A job to hand to RQ once the transaction that wrote it has committed."""
 
     __tablename__ = "outbox_events"

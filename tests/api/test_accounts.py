@@ -10,7 +10,6 @@ from sqlalchemy import update
 
 from casebox.accounts.models import ApiToken
 from casebox.database import db, utcnow
-
 from tests.support import PASSWORD, ApiClient, questionnaire
 
 
@@ -67,7 +66,9 @@ def test_short_password_is_refused_and_long_one_accepted(api: ApiClient) -> None
 
 
 def test_future_date_of_birth_is_refused(api: ApiClient) -> None:
-    response = api.client.post("/api/v1/patients", json=api.registration(date_of_birth="2999-01-01"))
+    response = api.client.post(
+        "/api/v1/patients", json=api.registration(date_of_birth="2999-01-01")
+    )
     assert response.status_code == 422
     assert "date_of_birth" in response.get_json()["errors"]
 

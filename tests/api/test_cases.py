@@ -19,7 +19,10 @@ def test_body_sites_carry_model_locations(client: FlaskClient) -> None:
     assert sites["upper_back"]["model_location"] == "trunk"
     assert sites["right_thigh"]["model_location"] == "leg_or_genital"
     assert {s["model_location"] for s in sites.values()} == {
-        "arm", "head_or_neck", "leg_or_genital", "trunk"
+        "arm",
+        "head_or_neck",
+        "leg_or_genital",
+        "trunk",
     }
 
 

@@ -53,7 +53,9 @@ def _hundred_megapixel_png() -> bytes:
         return len(body).to_bytes(4, "big") + kind + body + crc
 
     header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(
@@ -132,7 +134,11 @@ BAD_FILES = {
     "zero_bytes": (b"", "photo.jpg", "image/jpeg"),
     "truncated_jpeg": (jpeg()[:5000], "photo.jpg", "image/jpeg"),
     "corrupt_jpeg": (jpeg()[:600] + b"\x00" * 4000 + jpeg()[4600:], "photo.jpg", "image/jpeg"),
-    "pdf_named_jpg": (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF", "x.jpg", "image/jpeg"),
+    "pdf_named_jpg": (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF",
+        "x.jpg",
+        "image/jpeg",
+    ),
     "svg_named_jpg": (
         b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
         "x.jpg",

@@ -18,7 +18,9 @@ def _actions(app: Flask) -> list[str]:
 
 def test_the_patient_journey_is_audited_in_order(api: ApiClient, app: Flask) -> None:
     body = api.register()
-    api.client.post("/api/v1/auth/tokens", json={"email": body["email"], "password": "nope nope nope"})
+    api.client.post(
+        "/api/v1/auth/tokens", json={"email": body["email"], "password": "nope nope nope"}
+    )
     token = api.login(body["email"])
     case = api.submitted_case(token)
     api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token))
@@ -75,6 +77,8 @@ def test_deleting_the_newest_events_is_detected(api: ApiClient, app: Flask) -> N
 def test_a_refused_request_leaves_no_audit_event(api: ApiClient, app: Flask) -> None:
     token = api.patient()
     before = _actions(app)
-    response = api.client.post("/api/v1/cases", json={"body_site": "nowhere"}, headers=api.auth(token))
+    response = api.client.post(
+        "/api/v1/cases", json={"body_site": "nowhere"}, headers=api.auth(token)
+    )
     assert response.status_code == 422
     assert _actions(app) == before

@@ -15,7 +15,8 @@ from tests.conftest import test_settings
 def test_upgrade_downgrade_upgrade(database_url: str, redis_url: str, tmp_path: Path) -> None:
     # A fresh database of its own so the session's shared one is not disturbed.
     url = (
-        f"sqlite:///{tmp_path / 'migrations.db'}" if database_url.startswith("sqlite")
+        f"sqlite:///{tmp_path / 'migrations.db'}"
+        if database_url.startswith("sqlite")
         else database_url.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1] + "_migr"
     )
     if not url.startswith("sqlite"):

@@ -45,15 +45,17 @@ def test_production_refuses_unsafe_defaults(tmp_path: Path, missing: str, messag
 
 
 def test_production_accepts_explicit_services(tmp_path: Path) -> None:
-    settings = Settings.from_env({
-        "CASEBOX_ENV": "production",
-        "CASEBOX_SECRET_KEY": "s" * 40,
-        "CASEBOX_DATA_KEY": new_data_key(),
-        "CASEBOX_DATABASE_URL": "postgresql+psycopg://db.internal/casebox",
-        "CASEBOX_REDIS_URL": "redis://redis.internal:6379/0",
-        "CASEBOX_STORAGE_URL": "s3://bucket/casebox",
-        "CASEBOX_DATA_DIR": str(tmp_path),
-    })
+    settings = Settings.from_env(
+        {
+            "CASEBOX_ENV": "production",
+            "CASEBOX_SECRET_KEY": "s" * 40,
+            "CASEBOX_DATA_KEY": new_data_key(),
+            "CASEBOX_DATABASE_URL": "postgresql+psycopg://db.internal/casebox",
+            "CASEBOX_REDIS_URL": "redis://redis.internal:6379/0",
+            "CASEBOX_STORAGE_URL": "s3://bucket/casebox",
+            "CASEBOX_DATA_DIR": str(tmp_path),
+        }
+    )
     assert settings.is_production and not settings.embedded_redis
 
 
