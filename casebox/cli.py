@@ -11,13 +11,21 @@ from flask import Flask
 from casebox.accounts.models import Role
 from casebox.app import create_app
 from casebox.errors import CaseboxError
+from casebox.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings.from_env()
+    except CaseboxError as error:
+        raise click.ClickException(error.detail) from error
+    # The one place that creates the data directory: commands may, the factory may not.
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
 
 
 def _app() -> Flask:
-    try:
-        return create_app()
-    except CaseboxError as error:
-        raise click.ClickException(error.detail) from error
+    return create_app(_settings())
 
 
 @click.group()
@@ -41,15 +49,10 @@ def main() -> None:
 def serve(host: str, port: int, worker_count: int, web_processes: int) -> None:
     """Run the web server, the outbox relay, N workers and (by default) the embedded Redis."""
     from casebox.serving import serve_all
-    from casebox.settings import Settings
 
-    try:
-        settings = Settings.from_env()
-    except CaseboxError as error:
-        raise click.ClickException(error.detail) from error
     sys.exit(
         serve_all(
-            settings, host=host, port=port, worker_count=worker_count, web_processes=web_processes
+            _settings(), host=host, port=port, worker_count=worker_count, web_processes=web_processes
         )
     )
 

@@ -64,10 +64,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
 
 
-def _postgres_database(worker: int) -> str:
+def fresh_postgres_database(suffix: str) -> str:
+    """Drop and create a PostgreSQL database next to the configured one; return its URL."""
     assert PG_URL
     base = make_url(PG_URL)
-    name = f"{base.database}_casebox_{worker}"
+    name = f"{base.database}_casebox_{suffix}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -100,7 +101,7 @@ test_settings.__test__ = False  # type: ignore[attr-defined]  # not a test despi
 def database_url(database_backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, empty database of the requested backend, private to this xdist worker."""
     if database_backend == "postgresql":
-        url = _postgres_database(_worker_number())
+        url = fresh_postgres_database(str(_worker_number()))
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'casebox.db'}"
     return url

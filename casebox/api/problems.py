@@ -87,7 +87,7 @@ def _field_errors(messages: dict[str, Any], default_detail: str) -> tuple[dict[s
             errors.update(fields)
         else:
             errors[location] = fields
-    if "_schema" in errors and any("JSON" in str(m) for m in errors["_schema"]):
-        return errors, "The request body is not valid JSON."
+    if any("Invalid JSON" in str(message) for message in errors.values()):
+        return {"body": ["Not valid JSON."]}, "The request body is not valid JSON."
     names = ", ".join(sorted(errors))
     return errors, f"Invalid or missing fields: {names}." if names else default_detail
