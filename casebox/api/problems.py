@@ -57,7 +57,10 @@ def problem(
 def from_casebox_error(error: CaseboxError) -> Response:
     """Render one of our own errors."""
     if error.status >= 500:
-        log.error("%s (%s)", type(error).__name__, error.slug)
+        # Server-side details (object keys, hosts) stay in the log, not in the answer.
+        log.error("%s: %s", type(error).__name__, error.detail)
+        detail = "The service could not complete the request; nothing was saved. Try again later."
+        return problem(error.status, error.slug, error.title, detail)
     return problem(error.status, error.slug, error.title, error.detail, errors=error.errors)
 
 
