@@ -232,3 +232,17 @@ def test_photo_upload_is_idempotent_with_a_key(api: ApiClient, app: Flask) -> No
     assert first.status_code == second.status_code == 201
     assert first.get_json()["id"] == second.get_json()["id"]
     assert _photo_rows(app) == 1 and len(_stored_objects(app)) == 1
+
+
+def test_tampered_stored_photo_is_refused_not_served(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    photo = api.upload(token, case["id"]).get_json()
+    [stored] = _stored_objects(app)
+    damaged = bytearray(stored.read_bytes())
+    damaged[-100] ^= 0x01
+    stored.write_bytes(bytes(damaged))
+    response = api.client.get(photo["links"]["original"], headers=api.auth(token))
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert "cases/" not in response.get_data(as_text=True)  # no internal keys in the answer

@@ -1,0 +1,103 @@
+"""Staff roles see what their work needs and nothing more; browser sessions need CSRF."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from casebox.accounts.models import Role
+from casebox.accounts.operations import create_user
+from casebox.database import db
+from tests.support import ApiClient, questionnaire
+
+STAFF_PASSWORD = "staff password 123"
+
+
+def _staff(api: ApiClient, app: Flask, role: Role) -> str:
+    email = f"{role}@clinic.example"
+    with app.app_context():
+        create_user(email, STAFF_PASSWORD, name=str(role), role=role)
+        db.session.commit()
+    return api.login(email, STAFF_PASSWORD)
+
+
+def test_specialist_reads_submitted_cases_but_not_drafts(api: ApiClient, app: Flask) -> None:
+    patient = api.patient()
+    draft = api.create_case(patient)
+    submitted = api.submitted_case(patient)
+    specialist = _staff(api, app, Role.SPECIALIST)
+    headers = api.auth(specialist)
+    assert api.client.get(f"/api/v1/cases/{draft['id']}", headers=headers).status_code == 404
+    case = api.client.get(f"/api/v1/cases/{submitted['id']}", headers=headers)
+    assert case.status_code == 200
+    photo_link = case.get_json()["photos"][0]["links"]["original"]
+    assert api.client.get(photo_link, headers=headers).status_code == 200
+
+
+def test_pharmacist_cannot_read_cases_or_photos(api: ApiClient, app: Flask) -> None:
+    patient = api.patient()
+    submitted = api.submitted_case(patient)
+    pharmacist = _staff(api, app, Role.PHARMACIST)
+    response = api.client.get(f"/api/v1/cases/{submitted['id']}", headers=api.auth(pharmacist))
+    assert response.status_code == 403
+
+
+def test_specialist_cannot_change_a_patients_case(api: ApiClient, app: Flask) -> None:
+    patient = api.patient()
+    draft = api.create_case(patient)
+    specialist = _staff(api, app, Role.SPECIALIST)
+    assert api.upload(specialist, draft["id"]).status_code == 403
+    submit = api.client.post(f"/api/v1/cases/{draft['id']}/submit", headers=api.auth(specialist))
+    assert submit.status_code == 403
+
+
+def _browser_login(api: ApiClient, email: str, password: str) -> str:
+    page = api.client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    response = api.client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": match.group(1)}
+    )
+    assert response.status_code == 302
+    home = api.client.get("/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home)
+    assert token
+    return token.group(1)
+
+
+def test_browser_session_reads_api_and_needs_csrf_to_write(api: ApiClient) -> None:
+    body = api.register()
+    csrf = _browser_login(api, body["email"], body["password"])
+    assert api.client.get("/api/v1/me").get_json()["email"] == body["email"]
+    case = {"body_site": "scalp", "questionnaire": questionnaire()}
+    without = api.client.post("/api/v1/cases", json=case)
+    assert without.status_code == 403
+    with_token = api.client.post("/api/v1/cases", json=case, headers={"X-CSRF-Token": csrf})
+    assert with_token.status_code == 201
+
+
+def test_login_form_without_csrf_token_is_refused(api: ApiClient) -> None:
+    body = api.register()
+    response = api.client.post(
+        "/login", data={"email": body["email"], "password": body["password"]}
+    )
+    assert response.status_code == 400
+    assert api.client.get("/api/v1/me").status_code == 401
+
+
+def test_wrong_password_in_the_browser_shows_an_error(api: ApiClient) -> None:
+    body = api.register()
+    page = api.client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    response = api.client.post(
+        "/login",
+        data={
+            "email": body["email"],
+            "password": "wrong wrong wrong",
+            "csrf_token": token.group(1),
+        },
+    )
+    assert response.status_code == 200
+    assert "The email or password is wrong." in response.get_data(as_text=True)
