@@ -1,0 +1,1 @@
+"""Patient photos: intake checks, metadata removal and derived images (pure functions)."""

@@ -1,0 +1,131 @@
+"""The review and thumbnail images made from a stored original.
+
+Both are baseline JPEGs in sRGB, upright, with no metadata at all: whatever the phone
+wrote, clinicians' browsers then show the same colours and the same orientation.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Final
+
+from PIL import Image, ImageCms, ImageOps
+
+from casebox.photos.intake import QUARTER_TURNS, exif_orientation, load_pixels, open_photo
+
+REVIEW_LONG_EDGE: Final = 2048
+THUMB_LONG_EDGE: Final = 320
+REVIEW_QUALITY: Final = 88
+THUMB_QUALITY: Final = 85
+# Full-resolution chroma for the review image: lesion borders are often colour edges.
+_REVIEW_SUBSAMPLING: Final = 0  # 4:4:4
+_THUMB_SUBSAMPLING: Final = 2  # 4:2:0
+_SRGB: Final = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+_ALPHA_MODES: Final = {"LA": "L", "RGBA": "RGB"}
+_SIXTEEN_BIT_MODES: Final = frozenset({"I", "I;16", "I;16B", "I;16L"})
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """JPEG bytes of the review image and the thumbnail, and the original's upright size."""
+
+    review: bytes
+    thumb: bytes
+    width: int
+    height: int
+
+
+def make_derivatives(original: bytes, *, max_pixels: int) -> Derivatives:
+    """Decode a stored original once and make its review image and thumbnail."""
+    image = open_photo(original, max_pixels=max_pixels)
+    stored_size = image.size
+    if image.format == "JPEG":
+        # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding: much less memory and
+        # time, and the result is still at least as large as the review image.
+        image.draft("RGB", fit_within(stored_size, REVIEW_LONG_EDGE))
+    load_pixels(image)
+    orientation = exif_orientation(image)
+    full_size_upright = stored_size[::-1] if orientation in QUARTER_TURNS else stored_size
+    icc_profile = image.info.get("icc_profile")
+    upright = image if orientation == 1 else ImageOps.exif_transpose(image)
+    colour = to_srgb(upright, icc_profile if isinstance(icc_profile, bytes) else None)
+    review = _resized(colour, fit_within(full_size_upright, REVIEW_LONG_EDGE))
+    thumb = _resized(review, fit_within(full_size_upright, THUMB_LONG_EDGE))
+    return Derivatives(
+        review=_jpeg(review, REVIEW_QUALITY, _REVIEW_SUBSAMPLING),
+        thumb=_jpeg(thumb, THUMB_QUALITY, _THUMB_SUBSAMPLING),
+        width=full_size_upright[0],
+        height=full_size_upright[1],
+    )
+
+
+def fit_within(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
+    """The size scaled down (never up) so that its longer side is at most ``long_edge``."""
+    width, height = size
+    longest = max(width, height)
+    if longest <= long_edge:
+        return size
+    scale = long_edge / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """An opaque 8-bit RGB image in sRGB, honouring the embedded ICC profile if usable."""
+    flat = _on_white(_eight_bit(image))
+    if icc_profile:
+        try:
+            converted = ImageCms.profileToProfile(
+                flat,
+                ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
+                _SRGB,
+                # In-gamut colours stay exact, which matters when skin tones are compared.
+                renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                outputMode="RGB",
+            )
+        except (ImageCms.PyCMSError, OSError):
+            converted = None  # a broken or mismatched profile: treat the pixels as sRGB
+        if converted is not None:
+            return converted
+    return flat.convert("RGB")
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """Bilevel and 16-bit greyscale as 8-bit greyscale; other modes unchanged."""
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode not in _SIXTEEN_BIT_MODES:
+        return image
+    # Pillow's own conversion clips 16-bit values at 255 instead of scaling them.
+    grey = image.convert("I").point(lambda value: value / 256).convert("L")
+    grey.info.pop("transparency", None)  # a 16-bit key colour means nothing at 8 bits
+    return grey
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """Transparency flattened onto white, as the photo looks on a page."""
+    if image.mode in ("P", "PA") or "transparency" in image.info:
+        has_alpha = image.mode == "PA" or "transparency" in image.info
+        target = "LA" if image.mode == "L" else "RGBA"
+        image = image.convert(target if has_alpha else "RGB")
+    opaque_mode = _ALPHA_MODES.get(image.mode)
+    if opaque_mode is None:
+        return image
+    background = Image.new(opaque_mode, image.size, "white")
+    background.paste(image.convert(opaque_mode), mask=image.getchannel("A"))
+    return background
+
+
+def _resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if image.size == size:
+        return image
+    # reducing_gap shrinks by whole factors first (fast), then Lanczos does the rest.
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _jpeg(image: Image.Image, quality: int, subsampling: int) -> bytes:
+    """JPEG bytes with no EXIF, ICC profile, XMP or comment."""
+    image.info = {}  # Pillow's JPEG writer copies some of these from the image otherwise
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, subsampling=subsampling, optimize=True)
+    return buffer.getvalue()
