@@ -52,7 +52,11 @@ def serve(host: str, port: int, worker_count: int, web_processes: int) -> None:
 
     sys.exit(
         serve_all(
-            _settings(), host=host, port=port, worker_count=worker_count, web_processes=web_processes
+            _settings(),
+            host=host,
+            port=port,
+            worker_count=worker_count,
+            web_processes=web_processes,
         )
     )
 

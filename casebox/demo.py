@@ -37,7 +37,7 @@ DEMO_ACCOUNTS = (
     DemoAccount("admin", "admin@demo.casebox", "demo-admin-pass", "Alex Admin"),
 )
 
-_QUESTIONNAIRE = {
+DEMO_QUESTIONNAIRE = {
     "duration": "months",
     "changed_size": True,
     "changed_shape": False,
@@ -101,7 +101,7 @@ def seed_demo() -> None:
         for index, (site, submit) in enumerate(
             (("left_forearm", True), ("upper_back", True), ("right_cheek", False))
         ):
-            case = cases.create_case(patient, body_site=site, questionnaire=_QUESTIONNAIRE)
+            case = cases.create_case(patient, body_site=site, questionnaire=DEMO_QUESTIONNAIRE)
             cases.add_photo(
                 patient,
                 case.public_id,

@@ -9,33 +9,15 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from casebox.demo import synthetic_lesion_photo
+from casebox.demo import DEMO_QUESTIONNAIRE, synthetic_lesion_photo
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
 
 
 def questionnaire(**changes: Any) -> dict[str, Any]:
-    """A complete, valid questionnaire."""
-    answers: dict[str, Any] = {
-        "duration": "months",
-        "changed_size": True,
-        "changed_shape": False,
-        "changed_colour": True,
-        "itch": False,
-        "bleeding": False,
-        "pain": False,
-        "scaly": False,
-        "previous_skin_cancer": False,
-        "family_history_melanoma": False,
-        "fitzpatrick": "III",
-        "medications": ["cetirizine"],
-        "allergies": [],
-        "pregnant_or_breastfeeding": False,
-        "description": "A mole on my arm got darker.",
-    }
-    answers.update(changes)
-    return answers
+    """A complete, valid questionnaire (the demo one), with some answers changed."""
+    return {**DEMO_QUESTIONNAIRE, **changes}
 
 
 def jpeg(seed: int = 1) -> bytes:

@@ -5,6 +5,10 @@ The pixel count is read from the header and refused before any decoder allocates
 image, so a small file cannot expand into gigabytes. The sanitized file is then
 decoded once, completely, so that damaged or truncated uploads are refused now rather
 than failing later in a worker.
+
+Truncation is caught twice: the container walk demands the end of the file (JPEG EOI,
+PNG IEND, complete HEIF boxes), and Pillow's loader raises on short data as long as
+``ImageFile.LOAD_TRUNCATED_IMAGES`` keeps its default, False. Nothing may set it.
 """
 
 from __future__ import annotations

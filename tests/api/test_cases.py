@@ -31,7 +31,7 @@ def test_patient_creates_a_draft_case(api: ApiClient) -> None:
     case = api.create_case(token, body_site="scalp")
     assert case["status"] == "draft"
     assert case["body_site"] == "scalp"
-    assert case["questionnaire"]["fitzpatrick"] == "III"
+    assert case["questionnaire"] == questionnaire()
     assert len(case["id"]) == 36 and not case["id"].isdigit()
     fetched = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
     assert fetched["id"] == case["id"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
@@ -31,11 +34,7 @@ def test_upgrade_downgrade_upgrade(database_backend: str, redis_url: str, tmp_pa
         db.engine.dispose()
 
 
-def test_models_and_migrations_agree(app: object) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    with app.app_context():  # type: ignore[attr-defined]
-        with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+def test_models_and_migrations_agree(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
     assert differences == [], "a model changed without a migration"

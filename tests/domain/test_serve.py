@@ -25,8 +25,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _call(port: int, method: str, path: str, body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _call(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict]:  # type: ignore[type-arg]
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}", data=body, method=method, headers=headers or {}
     )
@@ -43,8 +48,10 @@ def _multipart(fields: dict[str, str], file_bytes: bytes) -> tuple[bytes, str]:
     for name, value in fields.items():
         out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
         out.write(value.encode() + b"\r\n")
-    out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
-              "Content-Type: image/jpeg\r\n\r\n".encode())
+    out.write(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+    )
     out.write(file_bytes + f"\r\n--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
@@ -83,18 +90,35 @@ def test_serve_processes_an_upload_end_to_end_and_stops_cleanly(tmp_path: Path) 
             "consent": {"version": consent["version"], "accepted": True},
         }  # fmt: skip
         json_headers = {"Content-Type": "application/json"}
-        assert _call(port, "POST", "/api/v1/patients", json.dumps(registration).encode(),
-                     json_headers)[0] == 201
-        token = _call(port, "POST", "/api/v1/auth/tokens",
-                      json.dumps({"email": "serve@example.org", "password": PASSWORD}).encode(),
-                      json_headers)[1]["token"]
+        assert (
+            _call(
+                port, "POST", "/api/v1/patients", json.dumps(registration).encode(), json_headers
+            )[0]
+            == 201
+        )
+        token = _call(
+            port,
+            "POST",
+            "/api/v1/auth/tokens",
+            json.dumps({"email": "serve@example.org", "password": PASSWORD}).encode(),
+            json_headers,
+        )[1]["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        case = _call(port, "POST", "/api/v1/cases",
-                     json.dumps({"body_site": "chest", "questionnaire": questionnaire()}).encode(),
-                     {**auth, **json_headers})[1]
+        case = _call(
+            port,
+            "POST",
+            "/api/v1/cases",
+            json.dumps({"body_site": "chest", "questionnaire": questionnaire()}).encode(),
+            {**auth, **json_headers},
+        )[1]
         body, content_type = _multipart({"view": "close_up"}, jpeg())
-        status, photo = _call(port, "POST", f"/api/v1/cases/{case['id']}/photos", body,
-                              {**auth, "Content-Type": content_type})
+        status, photo = _call(
+            port,
+            "POST",
+            f"/api/v1/cases/{case['id']}/photos",
+            body,
+            {**auth, "Content-Type": content_type},
+        )
         assert status == 201, photo
         assert _call(port, "POST", f"/api/v1/cases/{case['id']}/submit", b"", auth)[0] == 202
         deadline = time.monotonic() + 30
