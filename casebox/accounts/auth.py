@@ -77,6 +77,9 @@ def requires(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
             return view(*args, **kwargs)
 
         wrapper.casebox_access = roles or "authenticated"  # type: ignore[attr-defined]
+        # flask-smorest reads _apidoc (shared with the wrapped view) to build OpenAPI.
+        apidoc = wrapper.__dict__.setdefault("_apidoc", {})
+        apidoc.setdefault("manual_doc", {})["security"] = [{"bearerAuth": []}]
         return wrapper
 
     return decorate

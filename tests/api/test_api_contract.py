@@ -46,9 +46,10 @@ def test_openapi_documents_every_route(app: Flask, client: FlaskClient) -> None:
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     documented = {
-        (method.upper(), "/api/v1" + path if not path.startswith("/api/v1") else path)
+        (method.upper(), "/api/v1" + path.removeprefix("/api/v1"))
         for path, operations in spec["paths"].items()
         for method in operations
+        if method != "parameters"
     }
     for method, path in _api_routes(app):
         if path.endswith("openapi.json"):
@@ -64,3 +65,13 @@ def test_unknown_route_and_method_are_problems(client: FlaskClient) -> None:
     wrong_method = client.put("/api/v1/body-sites")
     assert wrong_method.status_code == 405
     assert wrong_method.content_type == "application/problem+json"
+
+
+def test_protected_operations_declare_bearer_auth(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            public = (method.upper(), "/api/v1" + path.removeprefix("/api/v1")) in PUBLIC_ROUTES
+            assert bool(operation.get("security")) is not public, (method, path)
