@@ -14,11 +14,12 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from casebox.errors import ConfigurationError
+from casebox.queues.rules import RoutingRules
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Settings:
     token_ttl_hours: int = 12
     login_limit_per_account: str = "5/15 minutes"
     login_limit_per_address: str = "30/15 minutes"
-    default_sla_hours: int = 72
+    routing: RoutingRules = field(default_factory=RoutingRules)
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
@@ -101,6 +102,7 @@ class Settings:
             s3_endpoint_url=env_vars.get("CASEBOX_S3_ENDPOINT_URL") or None,
             secret_key=secret_key,
             data_key=decode_data_key(data_key_text),
+            routing=RoutingRules.from_setting(env_vars.get("CASEBOX_ROUTING_RULES")),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:
@@ -128,19 +130,18 @@ _INT_SETTINGS = {
     "CASEBOX_MAX_UPLOAD_BYTES": "max_upload_bytes",
     "CASEBOX_MAX_IMAGE_PIXELS": "max_image_pixels",
     "CASEBOX_TOKEN_TTL_HOURS": "token_ttl_hours",
-    "CASEBOX_DEFAULT_SLA_HOURS": "default_sla_hours",
 }
 
 
 def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for variable, field in _INT_SETTINGS.items():
+    for variable, name in _INT_SETTINGS.items():
         if variable in env_vars:
             try:
-                values[field] = int(env_vars[variable])
+                values[name] = int(env_vars[variable])
             except ValueError as exc:
                 raise ConfigurationError(f"{variable} must be an integer") from exc
-            if values[field] <= 0:
+            if values[name] <= 0:
                 raise ConfigurationError(f"{variable} must be positive")
     return values
 

@@ -13,8 +13,8 @@ def normalize_photo(photo_id: str) -> str | None:
     return str(status) if status else None
 
 
-def start_review(case_id: str) -> str | None:
-    """Job: move a submitted case into the review backlog."""
-    status = pipeline.start_review(case_id)
+def route_case(case_id: str) -> str | None:
+    """Job: route a submitted case to its review queue."""
+    status = pipeline.route_case(case_id)
     db.session.commit()
     return str(status) if status else None

@@ -27,7 +27,7 @@ TOPIC_JOBS: dict[str, JobSpec] = {
         "workers.jobs.normalize_photo", lambda payload: f"normalize-photo-{payload['photo_id']}"
     ),
     CASE_SUBMITTED: JobSpec(
-        "workers.jobs.start_review", lambda payload: f"start-review-{payload['case_id']}"
+        "workers.jobs.route_case", lambda payload: f"route-case-{payload['case_id']}"
     ),
 }
 

@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the error handlers."""
     from casebox.accounts.routes import blp as accounts_blp
     from casebox.cases.routes import blp as cases_blp
+    from casebox.queues.routes import blp as queues_blp
 
     app.config.update(
         API_TITLE="casebox API",
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
     api = CaseboxApi(app)
     api.register_blueprint(accounts_blp)
     api.register_blueprint(cases_blp)
+    api.register_blueprint(queues_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)
 

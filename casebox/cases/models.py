@@ -18,6 +18,8 @@ class CaseStatus(enum.StrEnum):
 
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    PROCESSING_FAILED = "processing_failed"
     AWAITING_REVIEW = "awaiting_review"
     IN_REVIEW = "in_review"
     MORE_INFO_REQUESTED = "more_info_requested"
@@ -44,7 +46,10 @@ class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds d
     """A patient's request for a specialist opinion on one skin problem."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_patient_created", "patient_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_cases_patient_created", "patient_id", "created_at"),
+        Index("ix_cases_queue_status_due", "queue", "status", "sla_due_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
@@ -54,7 +59,10 @@ class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds d
     )
     body_site: Mapped[str] = mapped_column(String(40))
     questionnaire: Mapped[dict[str, Any]] = mapped_column(JSON)
+    queue: Mapped[str | None] = mapped_column(String(40))
     priority: Mapped[str | None] = mapped_column(String(16))
+    routing_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -14,6 +13,7 @@ from casebox.database import db, utcnow
 from casebox.errors import PhotoRejected
 from casebox.objects import put_object
 from casebox.photos.derivatives import make_derivatives
+from casebox.queues.routing import route
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +43,30 @@ def normalize_photo(photo_id: str) -> PhotoStatus | None:
     return photo.status
 
 
-def start_review(case_id: str) -> CaseStatus | None:
-    """Place a submitted case in the review backlog with its SLA; safe to repeat."""
+def route_case(case_id: str) -> CaseStatus | None:
+    """Decide the queue, priority and SLA of a submitted case; safe to repeat."""
     case = db.session.scalar(select(Case).where(Case.public_id == case_id).with_for_update())
-    if case is None or case.status != CaseStatus.SUBMITTED:
+    if case is None or case.status not in (CaseStatus.SUBMITTED, CaseStatus.PROCESSING):
         return case.status if case else None
-    submitted_at = case.submitted_at or utcnow()
+    profile = case.patient.patient
+    if profile is None:  # only patients own cases, and every patient has a profile
+        raise RuntimeError("case owner has no patient profile")
+    decision = route(
+        questionnaire=case.questionnaire,
+        date_of_birth=profile.date_of_birth,
+        submitted_at=case.submitted_at or utcnow(),
+        malignancy_score=None,
+        rules=services.settings().routing,
+    )
     case.status = CaseStatus.AWAITING_REVIEW
-    case.priority = case.priority or "routine"
-    case.sla_due_at = submitted_at + timedelta(hours=services.settings().default_sla_hours)
+    case.queue = decision.queue
+    case.priority = decision.priority
+    case.sla_due_at = decision.sla_due_at
+    case.routing_reasons = decision.reasons
     trail.record(
-        "case.queue",
+        "case.route",
         object_type="case",
         object_id=case.public_id,
-        details={"priority": case.priority},
+        details={"queue": decision.queue, "priority": decision.priority},
     )
     return case.status

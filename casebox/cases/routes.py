@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -25,6 +25,7 @@ from casebox.cases.schemas import (
     PhotoSchema,
     PhotoUploadFileSchema,
     PhotoUploadFormSchema,
+    StaffCaseSchema,
     SubmitResultSchema,
 )
 from casebox.errors import PayloadTooLarge
@@ -63,9 +64,13 @@ class Cases(MethodView):
 class CaseItem(MethodView):
     @requires(Role.PATIENT, Role.SPECIALIST, Role.ADMIN)
     @blp.response(200, CaseSchema)
-    def get(self, case_id: str) -> Case:
-        """One case with its questionnaire and photos (audited)."""
-        return operations.view_case(current_api_user(), case_id)
+    @blp.alt_response(200, schema=StaffCaseSchema, description="As staff see it")
+    def get(self, case_id: str) -> Response:
+        """One case with its questionnaire and photos (audited); staff also see its triage."""
+        user = current_api_user()
+        case = operations.view_case(user, case_id)
+        schema = CaseSchema() if user.role == Role.PATIENT else StaffCaseSchema()
+        return jsonify(schema.dump(case))
 
 
 @blp.route("/cases/<string:case_id>/submit")

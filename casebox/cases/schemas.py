@@ -94,6 +94,20 @@ class CaseSchema(Schema):
     submitted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
+class TriageSchema(Schema):
+    queue = fields.String(dump_only=True, allow_none=True)
+    priority = fields.String(dump_only=True, allow_none=True)
+    sla_due_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    routing_reasons = fields.List(fields.String(), dump_only=True, allow_none=True)
+    failure_reason = fields.String(dump_only=True, allow_none=True)
+
+
+class StaffCaseSchema(CaseSchema):
+    """The case as staff see it: with the routing decision (patients never see it)."""
+
+    triage = fields.Function(lambda case: TriageSchema().dump(case), dump_only=True)
+
+
 class CaseSummarySchema(Schema):
     id = fields.String(attribute="public_id", dump_only=True)
     status = fields.String(dump_only=True)

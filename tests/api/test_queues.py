@@ -1,0 +1,101 @@
+"""Submitted cases land in the right queue; staff list queues in working order."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from casebox import services
+from casebox.accounts.models import Role
+from casebox.accounts.operations import create_user
+from casebox.database import db
+from tests.support import ApiClient, questionnaire
+from workers.queues import default_queue
+from workers.relay import relay_pending
+from workers.worker import InProcessWorker
+
+STAFF_PASSWORD = "staff password 123"
+
+
+def _staff(api: ApiClient, app: Flask, role: Role = Role.SPECIALIST) -> dict[str, str]:
+    email = f"{role}-queues@clinic.example"
+    with app.app_context():
+        create_user(email, STAFF_PASSWORD, name="Dr Q", role=role)
+        db.session.commit()
+    return api.auth(api.login(email, STAFF_PASSWORD))
+
+
+def _process(app: Flask) -> None:
+    with app.app_context():
+        queue = default_queue(services.redis_connection())
+        relay_pending(queue)
+        InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+
+
+def _submit(api: ApiClient, token: str, **answers: object) -> str:
+    case = api.create_case(token, questionnaire=questionnaire(**answers))
+    assert api.upload(token, case["id"]).status_code == 201
+    assert (
+        api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
+        == 202
+    )
+    return str(case["id"])
+
+
+CALM = {"changed_size": False, "changed_colour": False, "bleeding": False,
+        "previous_skin_cancer": False, "duration": "years"}  # fmt: skip
+
+
+def test_cases_are_routed_and_staff_see_why(api: ApiClient, app: Flask) -> None:
+    adult = api.patient()
+    child = api.patient(date_of_birth="2016-03-01")
+    bleeding = _submit(api, adult, **{**CALM, "bleeding": True})
+    calm = _submit(api, adult, **CALM)
+    young = _submit(api, child, **CALM)
+    _process(app)
+    staff = _staff(api, app)
+    urgent = api.client.get(f"/api/v1/cases/{bleeding}", headers=staff).get_json()
+    assert urgent["status"] == "awaiting_review"
+    assert urgent["triage"]["queue"] == "urgent"
+    assert urgent["triage"]["routing_reasons"] == ["bleeding lesion"]
+    assert (
+        api.client.get(f"/api/v1/cases/{calm}", headers=staff).get_json()["triage"]["queue"]
+        == "routine"
+    )
+    assert (
+        api.client.get(f"/api/v1/cases/{young}", headers=staff).get_json()["triage"]["queue"]
+        == "paediatric"
+    )
+    own_view = api.client.get(f"/api/v1/cases/{bleeding}", headers=api.auth(adult)).get_json()
+    assert "triage" not in own_view
+
+
+def test_queue_overview_and_order(api: ApiClient, app: Flask) -> None:
+    patient = api.patient()
+    first = _submit(api, patient, **{**CALM, "bleeding": True})
+    second = _submit(api, patient, **{**CALM, "previous_skin_cancer": True})
+    _submit(api, patient, **CALM)
+    _process(app)
+    staff = _staff(api, app)
+    overview = {q["name"]: q for q in api.client.get("/api/v1/queues", headers=staff).get_json()}
+    assert overview["urgent"]["waiting"] == 2
+    assert overview["routine"]["waiting"] == 1
+    assert overview["paediatric"]["waiting"] == 0
+    assert overview["urgent"]["sla_working_days"] == 2
+    listed = api.client.get("/api/v1/queues/urgent/cases", headers=staff).get_json()
+    assert [item["id"] for item in listed["items"]] == [first, second]  # earliest due first
+    assert listed["items"][0]["routing_reasons"] == ["bleeding lesion"]
+
+
+def test_patients_and_pharmacists_cannot_see_queues(api: ApiClient, app: Flask) -> None:
+    patient = api.auth(api.patient())
+    pharmacist = _staff(api, app, Role.PHARMACIST)
+    for headers in (patient, pharmacist):
+        assert api.client.get("/api/v1/queues", headers=headers).status_code == 403
+        assert api.client.get("/api/v1/queues/urgent/cases", headers=headers).status_code == 403
+
+
+def test_unknown_queue_is_404(api: ApiClient, app: Flask) -> None:
+    staff = _staff(api, app)
+    response = api.client.get("/api/v1/queues/nope/cases", headers=staff)
+    assert response.status_code == 404
+    assert response.content_type == "application/problem+json"
