@@ -44,6 +44,14 @@ class Settings:
     login_limit_per_account: str = "5/15 minutes"
     login_limit_per_address: str = "30/15 minutes"
     routing: RoutingRules = field(default_factory=RoutingRules)
+    # Backoff between job attempts; len() is the number of retries after the first try.
+    job_retry_intervals: tuple[int, ...] = (10, 60, 300)
+    # Heartbeats every 10 s and registry maintenance every 30 s let RQ notice an
+    # abandoned job (worker killed) and retry it within about two minutes.
+    worker_monitoring_interval: int = 10
+    worker_maintenance_interval: int = 30
+    # The sweeper re-enqueues photos and cases pending longer than this with no live job.
+    stuck_after_seconds: int = 120
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1

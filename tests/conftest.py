@@ -90,6 +90,7 @@ def test_settings(data_dir: Path, database_url: str, redis_url: str, **changes: 
         data_key=base64.urlsafe_b64decode(new_data_key()),
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        job_retry_intervals=(0, 0),
     )
     return settings.replace(**changes)
 

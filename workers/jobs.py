@@ -1,9 +1,22 @@
-"""RQ job entry points. Each runs inside the worker's app context and commits once."""
+"""RQ job entry points. Each runs inside the worker's app context and commits.
+
+Failures raise, so RQ retries them with backoff; only when no retry is left does
+:func:`on_final_failure` record the failure on the case. Nothing here reports
+success for work it did not do.
+"""
 
 from __future__ import annotations
 
+import logging
+from types import TracebackType
+from typing import Any
+
+from rq.job import Job
+
 from casebox.cases import pipeline
 from casebox.database import db
+
+log = logging.getLogger(__name__)
 
 
 def normalize_photo(photo_id: str) -> str | None:
@@ -13,8 +26,29 @@ def normalize_photo(photo_id: str) -> str | None:
     return str(status) if status else None
 
 
-def route_case(case_id: str) -> str | None:
-    """Job: route a submitted case to its review queue."""
-    status = pipeline.route_case(case_id)
+def process_case(case_id: str) -> str | None:
+    """Job: take a submitted case through processing to its review queue."""
+    if pipeline.start_processing(case_id):
+        db.session.commit()  # staff and patient see "processing" while the work runs
+    status = pipeline.finish_processing(case_id)
     db.session.commit()
     return str(status) if status else None
+
+
+def on_final_failure(
+    job: Job,
+    connection: Any,
+    exc_type: type[BaseException],
+    exc: BaseException,
+    traceback: TracebackType | None,
+) -> None:
+    """RQ failure callback: once retries are exhausted, mark the case as failed."""
+    if job.retries_left:
+        return  # RQ will run it again
+    db.session.rollback()
+    case_id = job.kwargs.get("case_id")
+    reason = f"{exc_type.__name__} in {(job.func_name or 'job').rsplit('.', 1)[-1]}"
+    log.error("job %s failed for good: %s", job.id, reason)
+    if case_id:
+        pipeline.mark_processing_failed(case_id, reason)
+        db.session.commit()

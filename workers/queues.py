@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
-from rq import Queue
+from rq import Callback, Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
+from casebox import services
 from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED
 
 DEFAULT_QUEUE = "casebox"
@@ -27,7 +30,7 @@ TOPIC_JOBS: dict[str, JobSpec] = {
         "workers.jobs.normalize_photo", lambda payload: f"normalize-photo-{payload['photo_id']}"
     ),
     CASE_SUBMITTED: JobSpec(
-        "workers.jobs.route_case", lambda payload: f"route-case-{payload['case_id']}"
+        "workers.jobs.process_case", lambda payload: f"process-case-{payload['case_id']}"
     ),
 }
 
@@ -35,3 +38,27 @@ TOPIC_JOBS: dict[str, JobSpec] = {
 def default_queue(connection: Redis) -> Queue:
     """The queue every pipeline job goes to."""
     return Queue(DEFAULT_QUEUE, connection=connection)
+
+
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def enqueue_job(queue: Queue, spec: JobSpec, payload: dict[str, Any]) -> Job:
+    """Enqueue a pipeline job with its deterministic id, retries and failure callback."""
+    intervals = list(services.settings().job_retry_intervals)
+    return queue.enqueue(
+        spec.function,
+        job_id=spec.job_id(payload),
+        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        on_failure=Callback("workers.jobs.on_final_failure"),
+        **payload,
+    )
+
+
+def job_is_live(queue: Queue, job_id: str) -> bool:
+    """Whether RQ still holds this job as waiting, running or scheduled."""
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+    except NoSuchJobError:
+        return False
+    return job.get_status() in LIVE_STATUSES

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from casebox.database import db, utcnow
 from casebox.outbox.models import OutboxEvent
-from workers.queues import TOPIC_JOBS
+from workers.queues import TOPIC_JOBS, enqueue_job
+from workers.sweeper import sweep_stuck_work
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +37,26 @@ def relay_pending(queue: Queue, *, batch_size: int = 100) -> int:
         if spec is None:
             log.error("outbox event %s has unknown topic %s; left pending", event.id, event.topic)
             continue
-        queue.enqueue(spec.function, job_id=spec.job_id(event.payload), **event.payload)
+        enqueue_job(queue, spec, event.payload)
         event.dispatched_at = utcnow()
     db.session.commit()
     return len(events)
 
 
 def run_relay(
-    queue: Queue, *, interval: float = 0.2, should_stop: Callable[[], bool] = lambda: False
+    queue: Queue,
+    *,
+    interval: float = 0.2,
+    sweep_every: float = 30.0,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Relay forever (until ``should_stop``), polling when idle."""
+    """Relay forever (until ``should_stop``), polling when idle and sweeping now and then."""
+    next_sweep = time.monotonic() + sweep_every
     while not should_stop():
         try:
+            if time.monotonic() >= next_sweep:
+                sweep_stuck_work(queue)
+                next_sweep = time.monotonic() + sweep_every
             relayed = relay_pending(queue)
         except Exception:  # keep relaying after a transient database or Redis error
             db.session.rollback()

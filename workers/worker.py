@@ -29,11 +29,22 @@ class _AppContextMixin:
             finally:
                 db.session.remove()
 
+    def run_maintenance_tasks(self) -> None:
+        # Abandoned-job cleanup runs failure callbacks, which need the database.
+        with self.app.app_context():
+            try:
+                super().run_maintenance_tasks()  # type: ignore[misc]
+            finally:
+                db.session.remove()
+
 
 class AppWorker(_AppContextMixin, Worker):
     """Forking worker for production: each job runs in a fresh work horse."""
 
     def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+        settings = app.extensions["casebox.settings"]
+        kwargs.setdefault("job_monitoring_interval", settings.worker_monitoring_interval)
+        kwargs.setdefault("maintenance_interval", settings.worker_maintenance_interval)
         super().__init__(*args, **kwargs)
         self.app = app
         self._parent_pid = os.getpid()

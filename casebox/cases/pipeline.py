@@ -23,6 +23,10 @@ def normalize_photo(photo_id: str) -> PhotoStatus | None:
     photo = db.session.scalar(select(Photo).where(Photo.public_id == photo_id).with_for_update())
     if photo is None:  # deleted before the job ran: nothing to do
         return None
+    return _normalize(photo)
+
+
+def _normalize(photo: Photo) -> PhotoStatus:
     if photo.status != PhotoStatus.PROCESSING:
         return photo.status
     original = services.object_store().get(photo.original_key, sha256=photo.original_sha256)
@@ -30,7 +34,7 @@ def normalize_photo(photo_id: str) -> PhotoStatus | None:
         derivatives = make_derivatives(original, max_pixels=services.settings().max_image_pixels)
     except PhotoRejected as rejection:
         photo.status = PhotoStatus.REJECTED
-        log.info("photo %s rejected during normalization: %s", photo_id, rejection.reason)
+        log.info("photo %s rejected during normalization: %s", photo.public_id, rejection.reason)
         return photo.status
     base = photo.original_key.rsplit("/", 1)[0]
     photo.review_key = f"{base}/review"
@@ -43,11 +47,42 @@ def normalize_photo(photo_id: str) -> PhotoStatus | None:
     return photo.status
 
 
-def route_case(case_id: str) -> CaseStatus | None:
-    """Decide the queue, priority and SLA of a submitted case; safe to repeat."""
-    case = db.session.scalar(select(Case).where(Case.public_id == case_id).with_for_update())
+def _locked_case(case_id: str) -> Case | None:
+    return db.session.scalar(select(Case).where(Case.public_id == case_id).with_for_update())
+
+
+def start_processing(case_id: str) -> bool:
+    """Mark a submitted case as processing; False when there is nothing to do."""
+    case = _locked_case(case_id)
     if case is None or case.status not in (CaseStatus.SUBMITTED, CaseStatus.PROCESSING):
+        return False
+    case.status = CaseStatus.PROCESSING
+    return True
+
+
+def finish_processing(case_id: str) -> CaseStatus | None:
+    """Normalize any photo still pending, then route the case; safe to repeat."""
+    case = _locked_case(case_id)
+    if case is None or case.status != CaseStatus.PROCESSING:
         return case.status if case else None
+    for photo in case.photos:
+        _normalize(photo)
+    return _route(case)
+
+
+def mark_processing_failed(case_id: str, reason: str) -> None:
+    """Record that processing failed for good, so staff can see and act on it."""
+    case = _locked_case(case_id)
+    if case is None or case.status not in (CaseStatus.SUBMITTED, CaseStatus.PROCESSING):
+        return
+    case.status = CaseStatus.PROCESSING_FAILED
+    case.failure_reason = reason[:500]
+    trail.record("case.processing_failed", object_type="case", object_id=case.public_id,
+                 outcome="failure", details={"reason": reason[:200]})  # fmt: skip
+
+
+def _route(case: Case) -> CaseStatus:
+    """Decide the queue, priority and SLA of a case being processed."""
     profile = case.patient.patient
     if profile is None:  # only patients own cases, and every patient has a profile
         raise RuntimeError("case owner has no patient profile")

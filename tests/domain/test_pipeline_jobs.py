@@ -9,11 +9,13 @@ from PIL import Image
 from sqlalchemy import select
 
 from casebox import services
+from casebox.cases.models import Case
 from casebox.database import db
 from casebox.outbox.models import OutboxEvent
 from tests.support import ApiClient
 from workers.queues import default_queue
 from workers.relay import relay_pending
+from workers.sweeper import sweep_stuck_work
 from workers.worker import InProcessWorker
 
 
@@ -70,3 +72,47 @@ def test_nothing_is_enqueued_for_a_rolled_back_request(api: ApiClient, app: Flas
     case = api.create_case(token)
     assert api.upload(token, case["id"], b"not an image").status_code == 422
     assert _run_pipeline(app) == 0
+
+
+def test_case_whose_processing_keeps_failing_is_marked_failed_for_staff(
+    api: ApiClient, app: Flask
+) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    assert api.upload(token, case["id"]).status_code == 201
+    root = app.extensions["casebox.settings"].data_dir / "objects"
+    [original] = [path for path in root.rglob("original")]
+    original.write_bytes(original.read_bytes()[:-50])  # storage damage: every attempt fails
+    assert (
+        api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
+        == 202
+    )
+    _run_pipeline(app)
+    with app.app_context():
+        stored = db.session.scalar(select(Case).where(Case.public_id == case["id"]))
+        assert stored is not None
+        assert stored.status == "processing_failed"
+        assert stored.failure_reason == "IntegrityViolation in process_case"
+    patient_view = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
+    assert patient_view["status"] == "processing_failed"
+
+
+def test_sweeper_recovers_work_lost_when_redis_is_flushed(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.submitted_case(token)
+    with app.app_context():
+        queue = default_queue(services.redis_connection())
+        relay_pending(queue)
+        queue.connection.flushdb()  # Redis restarted without its data: the jobs are gone
+    fresh = app.extensions["casebox.settings"]
+    app.extensions["casebox.settings"] = fresh.replace(stuck_after_seconds=0)
+    try:
+        with app.app_context():
+            assert sweep_stuck_work(queue) == 2  # the photo and the case
+            assert sweep_stuck_work(queue) == 0  # already queued: not duplicated
+            InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+    finally:
+        app.extensions["casebox.settings"] = fresh
+    after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
+    assert after["status"] == "awaiting_review"
+    assert after["photos"][0]["status"] == "ready"

@@ -1,0 +1,50 @@
+"""The sweeper: re-enqueues work the database says is pending but Redis has lost.
+
+The database is the source of truth. If Redis was flushed or restarted, or a
+job vanished, photos stay ``processing`` and cases ``submitted``/``processing``
+with no live job; the sweeper hands them to RQ again under the same job ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from rq import Queue
+from sqlalchemy import select
+
+from casebox import services
+from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
+from casebox.database import db, utcnow
+from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED
+from workers.queues import TOPIC_JOBS, enqueue_job, job_is_live
+
+log = logging.getLogger(__name__)
+
+
+def sweep_stuck_work(queue: Queue) -> int:
+    """Re-enqueue stuck photos and cases; returns how many jobs were enqueued."""
+    cutoff = utcnow() - timedelta(seconds=services.settings().stuck_after_seconds)
+    photos = db.session.scalars(
+        select(Photo.public_id).where(
+            Photo.status == PhotoStatus.PROCESSING, Photo.created_at < cutoff
+        )
+    ).all()
+    cases = db.session.scalars(
+        select(Case.public_id).where(
+            Case.status.in_([CaseStatus.SUBMITTED, CaseStatus.PROCESSING]),
+            Case.submitted_at < cutoff,
+        )
+    ).all()
+    db.session.rollback()  # read-only: release the snapshot before talking to Redis
+    work = [(PHOTO_UPLOADED, {"photo_id": p}) for p in photos]
+    work += [(CASE_SUBMITTED, {"case_id": c}) for c in cases]
+    enqueued = 0
+    for topic, payload in work:
+        spec = TOPIC_JOBS[topic]
+        if not job_is_live(queue, spec.job_id(payload)):
+            enqueue_job(queue, spec, payload)
+            enqueued += 1
+    if enqueued:
+        log.warning("sweeper re-enqueued %d stuck jobs", enqueued)
+    return enqueued
