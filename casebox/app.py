@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024,
-        MAX_FORM_MEMORY_SIZE=64 * 1024,
+        # Text fields only (files stream to disk); Werkzeug buffers up to two read chunks.
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,

@@ -138,6 +138,9 @@ _INT_SETTINGS = {
     "CASEBOX_MAX_UPLOAD_BYTES": "max_upload_bytes",
     "CASEBOX_MAX_IMAGE_PIXELS": "max_image_pixels",
     "CASEBOX_TOKEN_TTL_HOURS": "token_ttl_hours",
+    "CASEBOX_WORKER_MONITORING_INTERVAL": "worker_monitoring_interval",
+    "CASEBOX_WORKER_MAINTENANCE_INTERVAL": "worker_maintenance_interval",
+    "CASEBOX_STUCK_AFTER_SECONDS": "stuck_after_seconds",
 }
 
 

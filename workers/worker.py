@@ -45,6 +45,9 @@ class AppWorker(_AppContextMixin, Worker):
         settings = app.extensions["casebox.settings"]
         kwargs.setdefault("job_monitoring_interval", settings.worker_monitoring_interval)
         kwargs.setdefault("maintenance_interval", settings.worker_maintenance_interval)
+        # RQ runs maintenance only between dequeues, and an idle worker blocks for
+        # worker_ttl - 15 s; keep that wait within one maintenance interval.
+        kwargs.setdefault("worker_ttl", settings.worker_maintenance_interval + 15)
         super().__init__(*args, **kwargs)
         self.app = app
         self._parent_pid = os.getpid()

@@ -246,3 +246,16 @@ def test_tampered_stored_photo_is_refused_not_served(api: ApiClient, app: Flask)
     assert response.status_code == 503
     assert response.content_type == "application/problem+json"
     assert "cases/" not in response.get_data(as_text=True)  # no internal keys in the answer
+
+
+def test_full_size_phone_photo_is_accepted(api: ApiClient) -> None:
+    """A 12-megapixel photo of several MB, as phones send them."""
+    image = Image.effect_noise((4032, 3024), 30).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=92)
+    assert len(buffer.getvalue()) > 3 * 1024 * 1024
+    token = api.patient()
+    case = api.create_case(token)
+    response = api.upload(token, case["id"], buffer.getvalue())
+    assert response.status_code == 201, response.get_json()
+    assert (response.get_json()["width"], response.get_json()["height"]) == (4032, 3024)

@@ -1,0 +1,139 @@
+"""A worker killed mid-job delays a case but never loses or duplicates it.
+
+These tests run real `casebox worker` processes (forking RQ workers) against real
+Redis, SIGKILL the worker and its work horse while a job runs, and start a fresh
+worker. RQ only declares a job abandoned once its heartbeat expires (the
+monitoring interval plus RQ's fixed 60 s), so each test takes about 70-90 s.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from PIL import Image
+from redis import Redis
+from rq.job import Job
+from sqlalchemy import select
+
+from casebox import services
+from casebox.app import create_app
+from casebox.cases.models import Case, Photo
+from casebox.database import db
+from tests.conftest import test_settings
+from tests.support import ApiClient
+from workers.queues import default_queue
+from workers.relay import relay_pending
+
+
+@pytest.fixture
+def crash_app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    app = create_app(test_settings(tmp_path, f"sqlite:///{tmp_path / 'crash.db'}", redis_url))
+    with app.app_context():
+        upgrade()
+        services.redis_connection().flushdb()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _worker(app: Flask) -> subprocess.Popen[bytes]:
+    settings = app.extensions["casebox.settings"]
+    env = {
+        **os.environ,
+        "CASEBOX_DATA_DIR": str(settings.data_dir),
+        "CASEBOX_DATABASE_URL": settings.database_url,
+        "CASEBOX_REDIS_URL": settings.redis_url,
+        "CASEBOX_STORAGE_URL": settings.storage_url,
+        "CASEBOX_SECRET_KEY": settings.secret_key,
+        "CASEBOX_DATA_KEY": base64.urlsafe_b64encode(settings.data_key).decode(),
+        "CASEBOX_WORKER_MONITORING_INTERVAL": "1",
+        "CASEBOX_WORKER_MAINTENANCE_INTERVAL": "2",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "casebox", "worker"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _kill_with_children(process: subprocess.Popen[bytes]) -> None:
+    children = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    for pid in children:
+        os.kill(int(pid), signal.SIGKILL)
+    process.kill()
+    process.wait()
+
+
+def _large_photo() -> bytes:
+    """A 24-megapixel phone-sized JPEG, so normalizing it takes long enough to interrupt."""
+    image = Image.effect_noise((6000, 4000), 40).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def test_killed_worker_mid_normalize_still_completes_exactly_once(crash_app: Flask) -> None:
+    api = ApiClient(crash_app.test_client())
+    token = api.patient()
+    case = api.create_case(token)
+    uploaded = api.upload(token, case["id"], _large_photo())
+    assert uploaded.status_code == 201, uploaded.get_json()
+    photo = uploaded.get_json()
+    with crash_app.app_context():
+        queue = default_queue(services.redis_connection())
+        assert relay_pending(queue) == 1
+        connection: Redis = queue.connection
+    job_id = f"normalize-photo-{photo['id']}"
+    first = _worker(crash_app)
+    try:
+        deadline = time.monotonic() + 60
+        while Job.fetch(job_id, connection=connection).get_status() != "started":
+            assert time.monotonic() < deadline, "the worker never started the job"
+            time.sleep(0.01)
+    finally:
+        _kill_with_children(first)
+    assert Job.fetch(job_id, connection=connection).get_status() == "started"  # interrupted
+    assert (
+        api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
+        == 202
+    )
+    with crash_app.app_context():
+        relay_pending(queue)
+    second = _worker(crash_app)
+    try:
+        deadline = time.monotonic() + 150
+        while True:
+            state = api.client.get(
+                f"/api/v1/cases/{case['id']}", headers=api.auth(token)
+            ).get_json()
+            if state["status"] == "awaiting_review" and state["photos"][0]["status"] == "ready":
+                break
+            assert time.monotonic() < deadline, f"case did not recover: {state['status']}"
+            time.sleep(0.5)
+        # Let RQ retry the abandoned normalize job too: it must change nothing.
+        deadline = time.monotonic() + 150
+        while Job.fetch(job_id, connection=connection).get_status() not in ("finished", "failed"):
+            assert time.monotonic() < deadline, "the abandoned job was never retried"
+            time.sleep(0.5)
+        assert Job.fetch(job_id, connection=connection).get_status() == "finished"
+    finally:
+        _kill_with_children(second)
+    objects = crash_app.extensions["casebox.settings"].data_dir / "objects"
+    stored = sorted(path.name for path in objects.rglob("*") if path.is_file())
+    assert stored == ["original", "review", "thumb"]
+    with crash_app.app_context():
+        assert db.session.scalar(select(Photo.status)) == "ready"
+        assert db.session.scalar(select(Case.status)) == "awaiting_review"
