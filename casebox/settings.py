@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import json
 import logging
 import os
 import secrets
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from casebox.errors import ConfigurationError
+from casebox.photos.quality import QualityThresholds
 from casebox.queues.rules import RoutingRules
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Settings:
     login_limit_per_account: str = "5/15 minutes"
     login_limit_per_address: str = "30/15 minutes"
     routing: RoutingRules = field(default_factory=RoutingRules)
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
     # Backoff between job attempts; len() is the number of retries after the first try.
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
     # Heartbeats every 10 s and registry maintenance every 30 s let RQ notice an
@@ -111,6 +114,7 @@ class Settings:
             secret_key=secret_key,
             data_key=decode_data_key(data_key_text),
             routing=RoutingRules.from_setting(env_vars.get("CASEBOX_ROUTING_RULES")),
+            quality=_quality_thresholds(env_vars.get("CASEBOX_QUALITY_THRESHOLDS")),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:
@@ -155,6 +159,17 @@ def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, Any]:
             if values[name] <= 0:
                 raise ConfigurationError(f"{variable} must be positive")
     return values
+
+
+def _quality_thresholds(value: str | None) -> QualityThresholds:
+    """Parse CASEBOX_QUALITY_THRESHOLDS (a JSON object of QualityThresholds fields)."""
+    if not value:
+        return QualityThresholds()
+    try:
+        overrides = json.loads(value)
+        return QualityThresholds(**overrides)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"CASEBOX_QUALITY_THRESHOLDS is malformed: {exc}") from exc
 
 
 def _refuse_embedded_in_production(

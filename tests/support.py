@@ -6,10 +6,15 @@ import io
 import itertools
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from casebox import services
 from casebox.demo import DEMO_QUESTIONNAIRE, synthetic_lesion_photo
+from workers.queues import default_queue
+from workers.relay import relay_pending
+from workers.worker import InProcessWorker
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -23,6 +28,15 @@ def questionnaire(**changes: Any) -> dict[str, Any]:
 def jpeg(seed: int = 1) -> bytes:
     """A realistic skin photo as JPEG bytes."""
     return synthetic_lesion_photo(seed, size=(1024, 768))
+
+
+def run_pipeline(app: Flask) -> int:
+    """Relay committed outbox events and run every queued job; returns events relayed."""
+    with app.app_context():
+        queue = default_queue(services.redis_connection())
+        relayed = relay_pending(queue)
+        InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+    return relayed
 
 
 class ApiClient:
@@ -101,10 +115,15 @@ class ApiClient:
             headers={**self.auth(token), **(headers or {})},
         )
 
+    def process_photos(self) -> None:
+        """Run the relay and a burst worker, as the pipeline would after uploads."""
+        run_pipeline(self.client.application)
+
     def submitted_case(self, token: str) -> dict[str, Any]:
-        """A case with a close-up photo, submitted."""
+        """A case with a checked close-up photo, submitted."""
         case = self.create_case(token)
         assert self.upload(token, case["id"]).status_code == 201
+        self.process_photos()
         response = self.client.post(f"/api/v1/cases/{case['id']}/submit", headers=self.auth(token))
         assert response.status_code == 202, response.get_json()
         return case

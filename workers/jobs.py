@@ -46,9 +46,10 @@ def on_final_failure(
     if job.retries_left:
         return  # RQ will run it again
     db.session.rollback()
-    case_id = job.kwargs.get("case_id")
     reason = f"{exc_type.__name__} in {(job.func_name or 'job').rsplit('.', 1)[-1]}"
     log.error("job %s failed for good: %s", job.id, reason)
-    if case_id:
+    if case_id := job.kwargs.get("case_id"):
         pipeline.mark_processing_failed(case_id, reason)
-        db.session.commit()
+    elif photo_id := job.kwargs.get("photo_id"):
+        pipeline.mark_photo_unprocessable(photo_id, reason)
+    db.session.commit()

@@ -63,6 +63,8 @@ class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds d
     priority: Mapped[str | None] = mapped_column(String(16))
     routing_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
+    # Photo warnings the patient chose to send anyway: [{"photo_id", "codes"}].
+    quality_override: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -96,6 +98,8 @@ class Photo(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds 
     review_sha256: Mapped[str | None] = mapped_column(String(64))
     thumb_key: Mapped[str | None] = mapped_column(String(200))
     thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    quality_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    quality_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="photos")

@@ -12,7 +12,7 @@ from casebox import services
 from casebox.accounts.models import Role, User
 from casebox.accounts.operations import active_consent
 from casebox.audit import trail
-from casebox.cases.models import Case, CaseStatus, Photo, PhotoView
+from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus, PhotoView
 from casebox.database import db, new_public_id, utcnow
 from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casebox.objects import delete_object_on_commit, put_object
@@ -154,17 +154,35 @@ def delete_photo(patient: User, case_id: str, photo_id: str) -> None:
     )
 
 
-def submit_case(patient: User, case_id: str) -> Case:
-    """Hand a draft case to the pipeline; submitting again changes nothing."""
+def submit_case(patient: User, case_id: str, *, accept_quality_warnings: bool = False) -> Case:
+    """Hand a draft case to the pipeline; submitting again changes nothing.
+
+    Every photo must have passed the quality check. Photos with warnings go
+    only when the patient explicitly accepts them, and that choice is recorded.
+    """
     case = find_case(patient, case_id, for_update=True)
     if case.status != CaseStatus.DRAFT:
         return case
     _require_consent(patient)
+    _check_photos_ready(case.photos)
+    warned = _photos_with_warnings(case.photos)
+    if warned and not accept_quality_warnings:
+        messages = [f"{reason['message']}" for _, reasons in warned for reason in reasons]
+        raise ValidationFailed(
+            "Some photos have quality warnings. Retake them, or send them anyway with "
+            '"accept_quality_warnings": true.',
+            errors={"accept_quality_warnings": messages},
+        )
     if not any(photo.view == PhotoView.CLOSE_UP for photo in case.photos):
         raise ValidationFailed(
             "Add at least one close-up photo before submitting.",
             errors={"photos": ["At least one photo with view 'close_up' is required."]},
         )
+    if warned:
+        case.quality_override = [
+            {"photo_id": photo.public_id, "codes": [reason["code"] for reason in reasons]}
+            for photo, reasons in warned
+        ]
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = utcnow()
     emit(CASE_SUBMITTED, case_id=case.public_id)
@@ -172,9 +190,44 @@ def submit_case(patient: User, case_id: str) -> Case:
         "case.submit",
         object_type="case",
         object_id=case.public_id,
-        details={"photos": len(case.photos)},
+        details={"photos": len(case.photos), "quality_override": bool(warned)},
     )
     return case
+
+
+def _check_photos_ready(photos: list[Photo]) -> None:
+    if any(photo.status == PhotoStatus.PROCESSING for photo in photos):
+        raise Conflict("Your photos are still being checked. Try again in a few seconds.")
+    rejected = [photo for photo in photos if photo.status == PhotoStatus.REJECTED]
+    if rejected:
+        raise ValidationFailed(
+            "Some photos cannot be used. Delete them and take them again.",
+            errors={
+                "photos": [
+                    f"Photo {photo.public_id}: "
+                    + " ".join(r["message"] for r in photo.quality_reasons or [])
+                    for photo in rejected
+                ]
+            },
+        )
+
+
+def _photos_with_warnings(photos: list[Photo]) -> list[tuple[Photo, list[dict[str, str]]]]:
+    warned = []
+    for photo in photos:
+        warnings = [r for r in photo.quality_reasons or [] if r.get("severity") == "warn"]
+        if warnings:
+            warned.append((photo, warnings))
+    return warned
+
+
+def view_photo(user: User, case_id: str, photo_id: str) -> Photo:
+    """A photo's status, quality metrics and reasons (audited)."""
+    case = find_case(user, case_id)
+    photo = find_photo(case, photo_id)
+    trail.record("photo.read", object_type="photo", object_id=photo.public_id,
+                 details={"case_id": case.public_id})  # fmt: skip
+    return photo
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import logging
 
+from PIL import Image
 from sqlalchemy import select
 
 from casebox import services
@@ -13,6 +16,7 @@ from casebox.database import db, utcnow
 from casebox.errors import PhotoRejected
 from casebox.objects import put_object
 from casebox.photos.derivatives import make_derivatives
+from casebox.photos.quality import assess_quality
 from casebox.queues.routing import route
 
 log = logging.getLogger(__name__)
@@ -42,9 +46,37 @@ def _normalize(photo: Photo) -> PhotoStatus:
     photo.thumb_key = f"{base}/thumb"
     photo.thumb_sha256 = put_object(photo.thumb_key, derivatives.thumb)
     photo.width, photo.height = derivatives.width, derivatives.height
-    photo.status = PhotoStatus.READY
-    trail.record("photo.normalize", object_type="photo", object_id=photo.public_id)
+    report = assess_quality(
+        Image.open(io.BytesIO(derivatives.review)),
+        original_size=(derivatives.width, derivatives.height),
+        thresholds=services.settings().quality,
+    )
+    photo.quality_metrics = report.metrics
+    photo.quality_reasons = [dataclasses.asdict(reason) for reason in report.reasons]
+    photo.status = PhotoStatus.REJECTED if report.verdict == "rejected" else PhotoStatus.READY
+    trail.record(
+        "photo.normalize",
+        object_type="photo",
+        object_id=photo.public_id,
+        details={"verdict": report.verdict, "reasons": [r.code for r in report.reasons]},
+    )
     return photo.status
+
+
+UNPROCESSABLE_MESSAGE = "We could not process this photo. Please delete it and take it again."
+
+
+def mark_photo_unprocessable(photo_id: str, reason: str) -> None:
+    """Reject a photo whose processing failed for good, so the patient can retake it."""
+    photo = db.session.scalar(select(Photo).where(Photo.public_id == photo_id).with_for_update())
+    if photo is None or photo.status != PhotoStatus.PROCESSING:
+        return
+    photo.status = PhotoStatus.REJECTED
+    photo.quality_reasons = [
+        {"code": "unprocessable", "severity": "reject", "message": UNPROCESSABLE_MESSAGE}
+    ]
+    trail.record("photo.processing_failed", object_type="photo", object_id=photo.public_id,
+                 outcome="failure", details={"reason": reason[:200]})  # fmt: skip
 
 
 def _locked_case(case_id: str) -> Case | None:

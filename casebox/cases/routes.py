@@ -27,6 +27,7 @@ from casebox.cases.schemas import (
     PhotoUploadFormSchema,
     StaffCaseSchema,
     SubmitResultSchema,
+    SubmitSchema,
 )
 from casebox.errors import PayloadTooLarge
 
@@ -76,10 +77,13 @@ class CaseItem(MethodView):
 @blp.route("/cases/<string:case_id>/submit")
 class CaseSubmission(MethodView):
     @requires(Role.PATIENT)
+    @blp.arguments(SubmitSchema, required=False)
     @blp.response(202, SubmitResultSchema)
-    def post(self, case_id: str) -> Case:
-        """Submit the case for review; needs a close-up photo; repeating it is harmless."""
-        return operations.submit_case(current_api_user(), case_id)
+    def post(self, data: dict[str, bool], case_id: str) -> Case:
+        """Submit for review (photos checked, a close-up, warnings accepted); safe to repeat."""
+        return operations.submit_case(
+            current_api_user(), case_id, accept_quality_warnings=data["accept_quality_warnings"]
+        )
 
 
 @blp.route("/cases/<string:case_id>/photos")
@@ -101,6 +105,12 @@ class CasePhotos(MethodView):
 
 @blp.route("/cases/<string:case_id>/photos/<string:photo_id>")
 class CasePhoto(MethodView):
+    @requires(Role.PATIENT, Role.SPECIALIST, Role.ADMIN)
+    @blp.response(200, PhotoSchema)
+    def get(self, case_id: str, photo_id: str) -> Photo:
+        """A photo's status and quality verdict, with reasons a patient can act on."""
+        return operations.view_photo(current_api_user(), case_id, photo_id)
+
     @requires(Role.PATIENT)
     @blp.response(204)
     def delete(self, case_id: str, photo_id: str) -> None:

@@ -65,6 +65,12 @@ class PhotoUploadFileSchema(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
+class QualityReasonSchema(Schema):
+    code = fields.String(dump_only=True)
+    severity = fields.String(dump_only=True, metadata={"enum": ["reject", "warn"]})
+    message = fields.String(dump_only=True)
+
+
 class PhotoSchema(Schema):
     id = fields.String(attribute="public_id", dump_only=True)
     view = fields.String(dump_only=True)
@@ -75,6 +81,12 @@ class PhotoSchema(Schema):
     height = fields.Integer(dump_only=True)
     sha256 = fields.String(attribute="original_sha256", dump_only=True)
     created_at = fields.AwareDateTime(dump_only=True)
+    quality_metrics = fields.Dict(
+        keys=fields.String(), values=fields.Float(), dump_only=True, allow_none=True
+    )
+    quality_reasons = fields.List(
+        fields.Nested(QualityReasonSchema), dump_only=True, allow_none=True
+    )
     links = fields.Method("_links", dump_only=True)
 
     def _links(self, photo: object) -> dict[str, str]:
@@ -100,6 +112,7 @@ class TriageSchema(Schema):
     sla_due_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     routing_reasons = fields.List(fields.String(), dump_only=True, allow_none=True)
     failure_reason = fields.String(dump_only=True, allow_none=True)
+    quality_override = fields.List(fields.Dict(), dump_only=True, allow_none=True)
 
 
 class StaffCaseSchema(CaseSchema):
@@ -130,6 +143,10 @@ class PageArgsSchema(Schema):
 
 class ImageArgsSchema(Schema):
     variant = fields.String(load_default="original", validate=validate.OneOf(IMAGE_VARIANTS))
+
+
+class SubmitSchema(Schema):
+    accept_quality_warnings = StrictBoolean(load_default=False)
 
 
 class SubmitResultSchema(Schema):

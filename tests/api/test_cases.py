@@ -120,6 +120,7 @@ def test_submit_needs_a_close_up(api: ApiClient, app: Flask) -> None:
     token = api.patient()
     case = api.create_case(token)
     assert api.upload(token, case["id"], view="regional").status_code == 201
+    api.process_photos()
     response = api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token))
     assert response.status_code == 422
     assert "photos" in response.get_json()["errors"]
@@ -131,6 +132,7 @@ def test_submit_is_idempotent_and_writes_one_outbox_event(api: ApiClient, app: F
     token = api.patient()
     case = api.create_case(token)
     assert api.upload(token, case["id"]).status_code == 201
+    api.process_photos()
     for _ in range(2):
         response = api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token))
         assert response.status_code == 202

@@ -34,6 +34,7 @@ def _process(app: Flask) -> None:
 def _submit(api: ApiClient, token: str, **answers: object) -> str:
     case = api.create_case(token, questionnaire=questionnaire(**answers))
     assert api.upload(token, case["id"]).status_code == 201
+    api.process_photos()
     assert (
         api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
         == 202

@@ -28,7 +28,8 @@ def test_the_patient_journey_is_audited_in_order(api: ApiClient, app: Flask) -> 
     assert _actions(app) == [
         "account.create", "account.register", "consent.accept",
         "auth.login", "auth.login", "token.issue",
-        "case.create", "photo.upload", "case.submit", "case.view", "token.revoke",
+        "case.create", "photo.upload", "photo.normalize", "case.submit", "case.view",
+        "token.revoke",
     ]  # fmt: skip
     with app.app_context():
         failure = db.session.scalars(

@@ -9,7 +9,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from casebox import services
-from casebox.cases.models import Case
+from casebox.cases.models import Case, Photo, PhotoStatus
 from casebox.database import db
 from casebox.outbox.models import OutboxEvent
 from tests.support import ApiClient
@@ -45,7 +45,7 @@ def test_uploaded_photo_gets_review_and_thumbnail(api: ApiClient, app: Flask) ->
 def test_submitted_case_reaches_the_review_backlog_with_an_sla(api: ApiClient, app: Flask) -> None:
     token = api.patient()
     case = api.submitted_case(token)
-    assert _run_pipeline(app) == 2
+    assert _run_pipeline(app) == 1  # the photos were checked before submission
     after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
     assert after["status"] == "awaiting_review"
 
@@ -74,19 +74,42 @@ def test_nothing_is_enqueued_for_a_rolled_back_request(api: ApiClient, app: Flas
     assert _run_pipeline(app) == 0
 
 
-def test_case_whose_processing_keeps_failing_is_marked_failed_for_staff(
+def _damage_original(app: Flask) -> None:
+    root = app.extensions["casebox.settings"].data_dir / "objects"
+    [original] = list(root.rglob("original"))
+    original.write_bytes(original.read_bytes()[:-50])  # storage damage: every read fails
+
+
+def test_photo_that_cannot_be_processed_is_rejected_with_a_retake_message(
     api: ApiClient, app: Flask
 ) -> None:
     token = api.patient()
     case = api.create_case(token)
-    assert api.upload(token, case["id"]).status_code == 201
-    root = app.extensions["casebox.settings"].data_dir / "objects"
-    [original] = [path for path in root.rglob("original")]
-    original.write_bytes(original.read_bytes()[:-50])  # storage damage: every attempt fails
-    assert (
-        api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
-        == 202
-    )
+    photo = api.upload(token, case["id"]).get_json()
+    _damage_original(app)
+    _run_pipeline(app)
+    url = f"/api/v1/cases/{case['id']}/photos/{photo['id']}"
+    checked = api.client.get(url, headers=api.auth(token)).get_json()
+    assert checked["status"] == "rejected"
+    assert "take it again" in checked["quality_reasons"][0]["message"]
+    submit = api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token))
+    assert submit.status_code == 422
+    assert "take it again" in submit.get_json()["errors"]["photos"][0]
+
+
+def test_case_whose_processing_keeps_failing_is_marked_failed_for_staff(
+    api: ApiClient, app: Flask
+) -> None:
+    token = api.patient()
+    case = api.submitted_case(token)
+    with app.app_context():
+        # A photo left needing work (e.g. by a sweep) whose stored original is damaged:
+        # every attempt at the case job fails the same way.
+        photo = db.session.scalar(select(Photo))
+        assert photo is not None
+        photo.status = PhotoStatus.PROCESSING
+        db.session.commit()
+    _damage_original(app)
     _run_pipeline(app)
     with app.app_context():
         stored = db.session.scalar(select(Case).where(Case.public_id == case["id"]))
@@ -99,17 +122,24 @@ def test_case_whose_processing_keeps_failing_is_marked_failed_for_staff(
 
 def test_sweeper_recovers_work_lost_when_redis_is_flushed(api: ApiClient, app: Flask) -> None:
     token = api.patient()
-    case = api.submitted_case(token)
+    case = api.create_case(token)
+    assert api.upload(token, case["id"]).status_code == 201
     with app.app_context():
         queue = default_queue(services.redis_connection())
         relay_pending(queue)
-        queue.connection.flushdb()  # Redis restarted without its data: the jobs are gone
+        queue.connection.flushdb()  # Redis restarted without its data: the job is gone
     fresh = app.extensions["casebox.settings"]
     app.extensions["casebox.settings"] = fresh.replace(stuck_after_seconds=0)
     try:
         with app.app_context():
-            assert sweep_stuck_work(queue) == 2  # the photo and the case
+            assert sweep_stuck_work(queue) == 1  # the photo
             assert sweep_stuck_work(queue) == 0  # already queued: not duplicated
+            InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+            submit = api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token))
+            assert submit.status_code == 202
+            relay_pending(queue)
+            queue.connection.flushdb()  # and again, after submission
+            assert sweep_stuck_work(queue) == 1  # the case
             InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
     finally:
         app.extensions["casebox.settings"] = fresh

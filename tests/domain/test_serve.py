@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,14 @@ def _call(
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the pipeline did not get there in time")
+        time.sleep(0.3)
 
 
 def _multipart(fields: dict[str, str], file_bytes: bytes) -> tuple[bytes, str]:
@@ -120,15 +129,13 @@ def test_serve_processes_an_upload_end_to_end_and_stops_cleanly(tmp_path: Path) 
             {**auth, "Content-Type": content_type},
         )
         assert status == 201, photo
+        photo_url = f"/api/v1/cases/{case['id']}/photos/{photo['id']}"
+        _wait_for(lambda: _call(port, "GET", photo_url, None, auth)[1]["status"] == "ready")
         assert _call(port, "POST", f"/api/v1/cases/{case['id']}/submit", b"", auth)[0] == 202
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            current = _call(port, "GET", f"/api/v1/cases/{case['id']}", None, auth)[1]
-            if current["status"] == "awaiting_review" and current["photos"][0]["status"] == "ready":
-                break
-            time.sleep(0.3)
-        else:
-            pytest.fail(f"the pipeline did not finish: {current}")
+        case_url = f"/api/v1/cases/{case['id']}"
+        _wait_for(
+            lambda: _call(port, "GET", case_url, None, auth)[1]["status"] == "awaiting_review"
+        )
     finally:
         server.send_signal(signal.SIGINT)
         output = server.communicate(timeout=60)[0].decode(errors="replace")

@@ -69,3 +69,14 @@ def test_bad_data_key_is_refused(tmp_path: Path, bad_key: str) -> None:
 def test_non_numeric_limit_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="CASEBOX_MAX_UPLOAD_BYTES"):
         Settings.from_env({"CASEBOX_DATA_DIR": str(tmp_path), "CASEBOX_MAX_UPLOAD_BYTES": "lots"})
+
+
+def test_quality_thresholds_come_from_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"CASEBOX_DATA_DIR": str(tmp_path), "CASEBOX_QUALITY_THRESHOLDS": '{"min_sharpness": 20}'}
+    )
+    assert settings.quality.min_sharpness == 20
+    with pytest.raises(ConfigurationError, match="CASEBOX_QUALITY_THRESHOLDS"):
+        Settings.from_env(
+            {"CASEBOX_DATA_DIR": str(tmp_path), "CASEBOX_QUALITY_THRESHOLDS": '{"sharpnes": 1}'}
+        )
