@@ -47,6 +47,9 @@ class Settings:
     login_limit_per_address: str = "30/15 minutes"
     routing: RoutingRules = field(default_factory=RoutingRules)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
+    # Where model folders live (None: the models/ folder shipped with casebox).
+    models_dir: Path | None = None
+    lesion_model: str = "ham10000_xception"
     # Backoff between job attempts; len() is the number of retries after the first try.
     job_retry_intervals: tuple[int, ...] = (10, 60, 300)
     # Heartbeats every 10 s and registry maintenance every 30 s let RQ notice an
@@ -115,6 +118,10 @@ class Settings:
             data_key=decode_data_key(data_key_text),
             routing=RoutingRules.from_setting(env_vars.get("CASEBOX_ROUTING_RULES")),
             quality=_quality_thresholds(env_vars.get("CASEBOX_QUALITY_THRESHOLDS")),
+            models_dir=Path(env_vars["CASEBOX_MODELS_DIR"])
+            if env_vars.get("CASEBOX_MODELS_DIR")
+            else None,
+            lesion_model=env_vars.get("CASEBOX_LESION_MODEL", "ham10000_xception"),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:

@@ -10,6 +10,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from casebox import services
+from casebox.accounts.models import PatientProfile
+from casebox.analysis.operations import analyze_case
 from casebox.audit import trail
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
 from casebox.database import db, utcnow
@@ -99,7 +101,11 @@ def finish_processing(case_id: str) -> CaseStatus | None:
         return case.status if case else None
     for photo in case.photos:
         _normalize(photo)
-    return _route(case)
+    profile = case.patient.patient
+    if profile is None:  # only patients own cases, and every patient has a profile
+        raise RuntimeError("case owner has no patient profile")
+    score = analyze_case(case, profile)
+    return _route(case, profile, score)
 
 
 def mark_processing_failed(case_id: str, reason: str) -> None:
@@ -113,16 +119,13 @@ def mark_processing_failed(case_id: str, reason: str) -> None:
                  outcome="failure", details={"reason": reason[:200]})  # fmt: skip
 
 
-def _route(case: Case) -> CaseStatus:
+def _route(case: Case, profile: PatientProfile, malignancy_score: float | None) -> CaseStatus:
     """Decide the queue, priority and SLA of a case being processed."""
-    profile = case.patient.patient
-    if profile is None:  # only patients own cases, and every patient has a profile
-        raise RuntimeError("case owner has no patient profile")
     decision = route(
         questionnaire=case.questionnaire,
         date_of_birth=profile.date_of_birth,
         submitted_at=case.submitted_at or utcnow(),
-        malignancy_score=None,
+        malignancy_score=malignancy_score,
         rules=services.settings().routing,
     )
     case.status = CaseStatus.AWAITING_REVIEW

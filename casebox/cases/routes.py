@@ -11,6 +11,8 @@ from flask_smorest import Blueprint
 from casebox import services
 from casebox.accounts.auth import current_api_user, public, requires
 from casebox.accounts.models import Role
+from casebox.analysis.operations import analyses_of
+from casebox.analysis.schemas import PhotoAnalysisSchema
 from casebox.api.idempotency import idempotent
 from casebox.cases import operations
 from casebox.cases.body_sites import BODY_SITES, BodySite
@@ -70,8 +72,11 @@ class CaseItem(MethodView):
         """One case with its questionnaire and photos (audited); staff also see its triage."""
         user = current_api_user()
         case = operations.view_case(user, case_id)
-        schema = CaseSchema() if user.role == Role.PATIENT else StaffCaseSchema()
-        return jsonify(schema.dump(case))
+        if user.role == Role.PATIENT:
+            return jsonify(CaseSchema().dump(case))
+        body = StaffCaseSchema().dump(case)
+        body["analysis"] = PhotoAnalysisSchema(many=True).dump(analyses_of(case))
+        return jsonify(body)
 
 
 @blp.route("/cases/<string:case_id>/submit")
