@@ -25,6 +25,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from casebox import services
+from casebox.analysis.models import PhotoAnalysis
 from casebox.app import create_app
 from casebox.cases.models import Case, Photo
 from casebox.database import db
@@ -134,3 +135,45 @@ def test_killed_worker_mid_normalize_still_completes_exactly_once(crash_app: Fla
     with crash_app.app_context():
         assert db.session.scalar(select(Photo.status)) == "ready"
         assert db.session.scalar(select(Case.status)) == "awaiting_review"
+
+
+def test_killed_worker_mid_analyze_still_completes_with_one_analysis(crash_app: Flask) -> None:
+    api = ApiClient(crash_app.test_client())
+    token = api.patient()
+    case = api.create_case(token)
+    for seed, view in enumerate(("close_up", "dermoscopic", "close_up")):
+        photo = synthetic_lesion_photo(seed, size=(4032, 3024))
+        assert api.upload(token, case["id"], photo, view=view).status_code == 201
+    case_url = f"/api/v1/cases/{case['id']}"
+    with crash_app.app_context():
+        queue = default_queue(services.redis_connection())
+        connection: Redis = queue.connection
+    worker = _worker(crash_app)
+    try:
+        with crash_app.app_context():
+            relay_pending(queue)
+        _wait_until(
+            lambda: all(p["status"] == "ready" for p in _get(api, token, case_url)["photos"])
+        )
+    finally:
+        _kill_with_children(worker)
+    assert api.client.post(f"{case_url}/submit", headers=api.auth(token)).status_code == 202
+    with crash_app.app_context():
+        relay_pending(queue)
+    job_id = f"process-case-{case['id']}"
+    first = _worker(crash_app)
+    try:
+        # The case job loads the model and analyzes three photos: kill it while it runs.
+        _wait_until(lambda: Job.fetch(job_id, connection=connection).get_status() == "started", 60)
+        time.sleep(0.3)
+    finally:
+        _kill_with_children(first)
+    assert _get(api, token, case_url)["status"] == "processing"  # interrupted mid-way
+    second = _worker(crash_app)
+    try:
+        _wait_until(lambda: _get(api, token, case_url)["status"] == "awaiting_review")
+    finally:
+        _kill_with_children(second)
+    with crash_app.app_context():
+        analyses = db.session.scalars(select(PhotoAnalysis.photo_id)).all()
+    assert sorted(analyses) == [1, 2, 3]  # one analysis per photo, none twice
