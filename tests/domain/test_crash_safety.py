@@ -9,6 +9,7 @@ monitoring interval plus RQ's fixed 60 s), so each test takes about 70-90 s.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -73,7 +74,8 @@ def _kill_with_children(process: subprocess.Popen[bytes]) -> None:
         ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
     ).stdout.split()
     for pid in children:
-        os.kill(int(pid), signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have just exited
+            os.kill(int(pid), signal.SIGKILL)
     process.kill()
     process.wait()
 
