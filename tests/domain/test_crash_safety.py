@@ -31,6 +31,7 @@ from casebox.app import create_app
 from casebox.cases.models import Case, Photo
 from casebox.database import db
 from casebox.demo import synthetic_lesion_photo
+from casebox.embedded_redis import EmbeddedRedis
 from tests.conftest import test_settings
 from tests.support import ApiClient
 from workers.queues import default_queue
@@ -38,16 +39,31 @@ from workers.relay import relay_pending
 
 
 @pytest.fixture
-def crash_app(tmp_path: Path, redis_url: str) -> Iterator[Flask]:
+def crash_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app with its own database and its own Redis server, so that no worker process
+    this test starts (or fails to kill) can ever take jobs from another test."""
     from flask_migrate import upgrade
 
-    app = create_app(test_settings(tmp_path, f"sqlite:///{tmp_path / 'crash.db'}", redis_url))
-    with app.app_context():
-        upgrade()
-        services.redis_connection().flushdb()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with EmbeddedRedis(tmp_path / "redis") as redis_server:
+        url = f"sqlite:///{tmp_path / 'crash.db'}"
+        app = create_app(test_settings(tmp_path, url, redis_server.url))
+        with app.app_context():
+            upgrade()
+        try:
+            yield app
+        finally:
+            _kill_processes_using(tmp_path)
+            with app.app_context():
+                db.engine.dispose()
+
+
+def _kill_processes_using(data_dir: Path) -> None:
+    """SIGKILL every process started with this test's data directory in its environment."""
+    marker = f"CASEBOX_DATA_DIR={data_dir}".encode()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):
+            if marker in environ.read_bytes().split(b"\0"):
+                os.kill(int(environ.parent.name), signal.SIGKILL)
 
 
 def _worker(app: Flask) -> subprocess.Popen[bytes]:
@@ -89,7 +105,7 @@ def _get(api: ApiClient, token: str, url: str) -> dict[str, Any]:
     return dict(api.client.get(url, headers=api.auth(token)).get_json())
 
 
-def _wait_until(condition: Callable[[], bool], seconds: float = 150) -> None:
+def _wait_until(condition: Callable[[], bool], seconds: float = 240) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the pipeline did not recover in time"
@@ -110,7 +126,7 @@ def test_killed_worker_mid_normalize_still_completes_exactly_once(crash_app: Fla
     job_id = f"normalize-photo-{photo['id']}"
     first = _worker(crash_app)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while Job.fetch(job_id, connection=connection).get_status() != "started":
             assert time.monotonic() < deadline, "the worker never started the job"
             time.sleep(0.01)
@@ -166,7 +182,7 @@ def test_killed_worker_mid_analyze_still_completes_with_one_analysis(crash_app: 
     first = _worker(crash_app)
     try:
         # The case job loads the model and analyzes three photos: kill it while it runs.
-        _wait_until(lambda: Job.fetch(job_id, connection=connection).get_status() == "started", 60)
+        _wait_until(lambda: Job.fetch(job_id, connection=connection).get_status() == "started", 120)
         time.sleep(0.3)
     finally:
         _kill_with_children(first)
