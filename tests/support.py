@@ -11,12 +11,16 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from casebox import services
+from casebox.accounts.models import Role
+from casebox.accounts.operations import create_user
+from casebox.database import db
 from casebox.demo import DEMO_QUESTIONNAIRE, synthetic_lesion_photo
 from workers.queues import default_queue
 from workers.relay import relay_pending
 from workers.worker import InProcessWorker
 
 PASSWORD = "correct horse battery"
+STAFF_PASSWORD = "staff password 123"
 _counter = itertools.count(1)
 
 
@@ -114,6 +118,14 @@ class ApiClient:
             content_type="multipart/form-data",
             headers={**self.auth(token), **(headers or {})},
         )
+
+    def staff(self, role: Role = Role.SPECIALIST) -> str:
+        """Create a staff account of ``role`` (unique per call) and return its token."""
+        email = f"{role}{next(_counter)}@clinic.example"
+        with self.client.application.app_context():
+            create_user(email, STAFF_PASSWORD, name=f"Test {role}", role=role)
+            db.session.commit()
+        return self.login(email, STAFF_PASSWORD)
 
     def process_photos(self) -> None:
         """Run the relay and a burst worker, as the pipeline would after uploads."""

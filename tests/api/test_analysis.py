@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from casebox.accounts.models import Role
-from casebox.accounts.operations import create_user
 from casebox.analysis.models import PhotoAnalysis
 from casebox.cases import pipeline
 from casebox.cases.models import Case, CaseStatus
@@ -18,13 +16,6 @@ CALM = questionnaire(
     changed_size=False, changed_shape=False, changed_colour=False, bleeding=False,
     previous_skin_cancer=False, duration="years",
 )  # fmt: skip
-
-
-def _specialist(api: ApiClient, app: Flask) -> dict[str, str]:
-    with app.app_context():
-        create_user("derm-ai@clinic.example", "specialist password", name="D", role=Role.SPECIALIST)
-        db.session.commit()
-    return api.auth(api.login("derm-ai@clinic.example", "specialist password"))
 
 
 def _processed_case(api: ApiClient, token: str, *views: str) -> str:
@@ -41,7 +32,7 @@ def _processed_case(api: ApiClient, token: str, *views: str) -> str:
 def test_staff_see_labelled_analysis_of_close_ups_only(api: ApiClient, app: Flask) -> None:
     token = api.patient()
     case_id = _processed_case(api, token, "regional", "close_up", "dermoscopic")
-    staff = _specialist(api, app)
+    staff = api.auth(api.staff())
     body = api.client.get(f"/api/v1/cases/{case_id}", headers=staff).get_json()
     analyses = body["analysis"]
     views = {photo["id"]: photo["view"] for photo in body["photos"]}
@@ -88,7 +79,7 @@ def test_high_model_score_routes_to_urgent_with_the_reason(api: ApiClient, app: 
         case_id = _processed_case(api, token, "close_up")
     finally:
         app.extensions["casebox.settings"] = settings
-    triage = api.client.get(f"/api/v1/cases/{case_id}", headers=_specialist(api, app)).get_json()[
+    triage = api.client.get(f"/api/v1/cases/{case_id}", headers=api.auth(api.staff())).get_json()[
         "triage"
     ]
     assert triage["queue"] == "urgent"

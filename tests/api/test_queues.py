@@ -6,22 +6,10 @@ from flask import Flask
 
 from casebox import services
 from casebox.accounts.models import Role
-from casebox.accounts.operations import create_user
-from casebox.database import db
 from tests.support import ApiClient, questionnaire
 from workers.queues import default_queue
 from workers.relay import relay_pending
 from workers.worker import InProcessWorker
-
-STAFF_PASSWORD = "staff password 123"
-
-
-def _staff(api: ApiClient, app: Flask, role: Role = Role.SPECIALIST) -> dict[str, str]:
-    email = f"{role}-queues@clinic.example"
-    with app.app_context():
-        create_user(email, STAFF_PASSWORD, name="Dr Q", role=role)
-        db.session.commit()
-    return api.auth(api.login(email, STAFF_PASSWORD))
 
 
 def _process(app: Flask) -> None:
@@ -53,7 +41,7 @@ def test_cases_are_routed_and_staff_see_why(api: ApiClient, app: Flask) -> None:
     calm = _submit(api, adult, **CALM)
     young = _submit(api, child, **CALM)
     _process(app)
-    staff = _staff(api, app)
+    staff = api.auth(api.staff())
     urgent = api.client.get(f"/api/v1/cases/{bleeding}", headers=staff).get_json()
     assert urgent["status"] == "awaiting_review"
     assert urgent["triage"]["queue"] == "urgent"
@@ -76,7 +64,7 @@ def test_queue_overview_and_order(api: ApiClient, app: Flask) -> None:
     second = _submit(api, patient, **{**CALM, "previous_skin_cancer": True})
     _submit(api, patient, **CALM)
     _process(app)
-    staff = _staff(api, app)
+    staff = api.auth(api.staff())
     overview = {q["name"]: q for q in api.client.get("/api/v1/queues", headers=staff).get_json()}
     assert overview["urgent"]["waiting"] == 2
     assert overview["routine"]["waiting"] == 1
@@ -89,14 +77,14 @@ def test_queue_overview_and_order(api: ApiClient, app: Flask) -> None:
 
 def test_patients_and_pharmacists_cannot_see_queues(api: ApiClient, app: Flask) -> None:
     patient = api.auth(api.patient())
-    pharmacist = _staff(api, app, Role.PHARMACIST)
+    pharmacist = api.auth(api.staff(Role.PHARMACIST))
     for headers in (patient, pharmacist):
         assert api.client.get("/api/v1/queues", headers=headers).status_code == 403
         assert api.client.get("/api/v1/queues/urgent/cases", headers=headers).status_code == 403
 
 
 def test_unknown_queue_is_404(api: ApiClient, app: Flask) -> None:
-    staff = _staff(api, app)
+    staff = api.auth(api.staff())
     response = api.client.get("/api/v1/queues/nope/cases", headers=staff)
     assert response.status_code == 404
     assert response.content_type == "application/problem+json"

@@ -7,26 +7,14 @@ import re
 from flask import Flask
 
 from casebox.accounts.models import Role
-from casebox.accounts.operations import create_user
-from casebox.database import db
 from tests.support import ApiClient, questionnaire
-
-STAFF_PASSWORD = "staff password 123"
-
-
-def _staff(api: ApiClient, app: Flask, role: Role) -> str:
-    email = f"{role}@clinic.example"
-    with app.app_context():
-        create_user(email, STAFF_PASSWORD, name=str(role), role=role)
-        db.session.commit()
-    return api.login(email, STAFF_PASSWORD)
 
 
 def test_specialist_reads_submitted_cases_but_not_drafts(api: ApiClient, app: Flask) -> None:
     patient = api.patient()
     draft = api.create_case(patient)
     submitted = api.submitted_case(patient)
-    specialist = _staff(api, app, Role.SPECIALIST)
+    specialist = api.staff(Role.SPECIALIST)
     headers = api.auth(specialist)
     assert api.client.get(f"/api/v1/cases/{draft['id']}", headers=headers).status_code == 404
     case = api.client.get(f"/api/v1/cases/{submitted['id']}", headers=headers)
@@ -38,7 +26,7 @@ def test_specialist_reads_submitted_cases_but_not_drafts(api: ApiClient, app: Fl
 def test_pharmacist_cannot_read_cases_or_photos(api: ApiClient, app: Flask) -> None:
     patient = api.patient()
     submitted = api.submitted_case(patient)
-    pharmacist = _staff(api, app, Role.PHARMACIST)
+    pharmacist = api.staff(Role.PHARMACIST)
     response = api.client.get(f"/api/v1/cases/{submitted['id']}", headers=api.auth(pharmacist))
     assert response.status_code == 403
 
@@ -46,7 +34,7 @@ def test_pharmacist_cannot_read_cases_or_photos(api: ApiClient, app: Flask) -> N
 def test_specialist_cannot_change_a_patients_case(api: ApiClient, app: Flask) -> None:
     patient = api.patient()
     draft = api.create_case(patient)
-    specialist = _staff(api, app, Role.SPECIALIST)
+    specialist = api.staff(Role.SPECIALIST)
     assert api.upload(specialist, draft["id"]).status_code == 403
     submit = api.client.post(f"/api/v1/cases/{draft['id']}/submit", headers=api.auth(specialist))
     assert submit.status_code == 403
