@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from casebox import services
 from casebox.accounts.models import Role
-from tests.support import ApiClient, questionnaire
-from workers.queues import default_queue
-from workers.relay import relay_pending
-from workers.worker import InProcessWorker
-
-
-def _process(app: Flask) -> None:
-    with app.app_context():
-        queue = default_queue(services.redis_connection())
-        relay_pending(queue)
-        InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+from tests.support import ApiClient, questionnaire, run_pipeline
 
 
 def _submit(api: ApiClient, token: str, **answers: object) -> str:
@@ -40,7 +29,7 @@ def test_cases_are_routed_and_staff_see_why(api: ApiClient, app: Flask) -> None:
     bleeding = _submit(api, adult, **{**CALM, "bleeding": True})
     calm = _submit(api, adult, **CALM)
     young = _submit(api, child, **CALM)
-    _process(app)
+    run_pipeline(app)
     staff = api.auth(api.staff())
     urgent = api.client.get(f"/api/v1/cases/{bleeding}", headers=staff).get_json()
     assert urgent["status"] == "awaiting_review"
@@ -63,7 +52,7 @@ def test_queue_overview_and_order(api: ApiClient, app: Flask) -> None:
     first = _submit(api, patient, **{**CALM, "bleeding": True})
     second = _submit(api, patient, **{**CALM, "previous_skin_cancer": True})
     _submit(api, patient, **CALM)
-    _process(app)
+    run_pipeline(app)
     staff = api.auth(api.staff())
     overview = {q["name"]: q for q in api.client.get("/api/v1/queues", headers=staff).get_json()}
     assert overview["urgent"]["waiting"] == 2

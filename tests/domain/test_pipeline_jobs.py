@@ -12,19 +12,11 @@ from casebox import services
 from casebox.cases.models import Case, Photo, PhotoStatus
 from casebox.database import db
 from casebox.outbox.models import OutboxEvent
-from tests.support import ApiClient
+from tests.support import ApiClient, run_pipeline
 from workers.queues import default_queue
 from workers.relay import relay_pending
 from workers.sweeper import sweep_stuck_work
 from workers.worker import InProcessWorker
-
-
-def _run_pipeline(app: Flask) -> int:
-    with app.app_context():
-        queue = default_queue(services.redis_connection())
-        relayed = relay_pending(queue)
-        InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
-    return relayed
 
 
 def test_uploaded_photo_gets_review_and_thumbnail(api: ApiClient, app: Flask) -> None:
@@ -32,7 +24,7 @@ def test_uploaded_photo_gets_review_and_thumbnail(api: ApiClient, app: Flask) ->
     case = api.create_case(token)
     photo = api.upload(token, case["id"]).get_json()
     assert api.client.get(photo["links"]["review"], headers=api.auth(token)).status_code == 409
-    assert _run_pipeline(app) == 1
+    assert run_pipeline(app) == 1
     case_now = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
     assert case_now["photos"][0]["status"] == "ready"
     review = api.client.get(photo["links"]["review"], headers=api.auth(token))
@@ -45,7 +37,7 @@ def test_uploaded_photo_gets_review_and_thumbnail(api: ApiClient, app: Flask) ->
 def test_submitted_case_reaches_the_review_backlog_with_an_sla(api: ApiClient, app: Flask) -> None:
     token = api.patient()
     case = api.submitted_case(token)
-    assert _run_pipeline(app) == 1  # the photos were checked before submission
+    assert run_pipeline(app) == 1  # the photos were checked before submission
     after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
     assert after["status"] == "awaiting_review"
 
@@ -55,14 +47,14 @@ def test_relaying_twice_enqueues_nothing_new_and_jobs_repeat_safely(
 ) -> None:
     token = api.patient()
     api.submitted_case(token)
-    _run_pipeline(app)
-    assert _run_pipeline(app) == 0
+    run_pipeline(app)
+    assert run_pipeline(app) == 0
     with app.app_context():
         # A relay that crashed after enqueueing but before marking would send the events again.
         for event in db.session.scalars(select(OutboxEvent)):
             event.dispatched_at = None
         db.session.commit()
-    assert _run_pipeline(app) == 2
+    assert run_pipeline(app) == 2
     case = api.client.get("/api/v1/cases", headers=api.auth(token)).get_json()["items"][0]
     assert case["status"] == "awaiting_review"
 
@@ -71,7 +63,7 @@ def test_nothing_is_enqueued_for_a_rolled_back_request(api: ApiClient, app: Flas
     token = api.patient()
     case = api.create_case(token)
     assert api.upload(token, case["id"], b"not an image").status_code == 422
-    assert _run_pipeline(app) == 0
+    assert run_pipeline(app) == 0
 
 
 def _damage_original(app: Flask) -> None:
@@ -87,7 +79,7 @@ def test_photo_that_cannot_be_processed_is_rejected_with_a_retake_message(
     case = api.create_case(token)
     photo = api.upload(token, case["id"]).get_json()
     _damage_original(app)
-    _run_pipeline(app)
+    run_pipeline(app)
     url = f"/api/v1/cases/{case['id']}/photos/{photo['id']}"
     checked = api.client.get(url, headers=api.auth(token)).get_json()
     assert checked["status"] == "rejected"
@@ -110,7 +102,7 @@ def test_case_whose_processing_keeps_failing_is_marked_failed_for_staff(
         photo.status = PhotoStatus.PROCESSING
         db.session.commit()
     _damage_original(app)
-    _run_pipeline(app)
+    run_pipeline(app)
     with app.app_context():
         stored = db.session.scalar(select(Case).where(Case.public_id == case["id"]))
         assert stored is not None
