@@ -67,13 +67,13 @@ def worker(burst: bool) -> None:
     """Run one RQ worker for the pipeline queue."""
     from casebox import services
     from workers.queues import default_queue
-    from workers.worker import AppWorker
+    from workers.worker import PipelineWorker
 
     app = _app()
     with app.app_context():
         connection = services.redis_connection()
         queue = default_queue(connection)
-    AppWorker([queue], connection=connection, app=app).work(burst=burst, with_scheduler=True)
+    PipelineWorker([queue], connection=connection, app=app).work(burst=burst, with_scheduler=True)
 
 
 @main.command()

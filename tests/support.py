@@ -17,7 +17,7 @@ from casebox.database import db
 from casebox.demo import DEMO_QUESTIONNAIRE, synthetic_lesion_photo
 from workers.queues import default_queue
 from workers.relay import relay_pending
-from workers.worker import InProcessWorker
+from workers.worker import PipelineWorker
 
 PASSWORD = "correct horse battery"
 STAFF_PASSWORD = "staff password 123"
@@ -39,7 +39,7 @@ def run_pipeline(app: Flask) -> int:
     with app.app_context():
         queue = default_queue(services.redis_connection())
         relayed = relay_pending(queue)
-        InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+        PipelineWorker([queue], connection=queue.connection, app=app).work(burst=True)
     return relayed
 
 

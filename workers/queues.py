@@ -15,6 +15,9 @@ from casebox import services
 from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED
 
 DEFAULT_QUEUE = "casebox"
+# Well below the worker heartbeat TTL (monitoring interval + 60 s): a running job
+# must never look abandoned. Normalizing a 64-megapixel photo takes a few seconds.
+JOB_TIMEOUT_SECONDS = 55
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def enqueue_job(queue: Queue, spec: JobSpec, payload: dict[str, Any]) -> Job:
     return queue.enqueue(
         spec.function,
         job_id=spec.job_id(payload),
+        job_timeout=JOB_TIMEOUT_SECONDS,
         retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
         on_failure=Callback("workers.jobs.on_final_failure"),
         **payload,

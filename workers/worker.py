@@ -1,45 +1,28 @@
-"""An RQ worker that runs each job inside a casebox application context."""
+"""The RQ worker that runs casebox's pipeline jobs inside an application context.
+
+Jobs run in the worker process itself rather than in a forked work horse, so
+the lesion model's inference session is created once per worker process and
+reused by every job (a horse per job would re-verify and reload it each time).
+Crash safety does not depend on the horse: a killed worker's job is found
+abandoned by its expired heartbeat and retried. Jobs are given a timeout below
+the heartbeat TTL (see ``workers.queues``) so a slow job is never mistaken for
+an abandoned one.
+"""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
 
 from casebox.database import db
 
 
-class _AppContextMixin:
-    """Run jobs in the app context; give forked work horses their own DB connections."""
-
-    app: Flask
-    _parent_pid: int
-
-    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
-        if os.getpid() != self._parent_pid:  # a forked horse must not share pooled sockets
-            with self.app.app_context():
-                db.engine.dispose(close=False)
-        with self.app.app_context():
-            try:
-                return bool(super().perform_job(job, queue, execution))  # type: ignore[misc]
-            finally:
-                db.session.remove()
-
-    def run_maintenance_tasks(self) -> None:
-        # Abandoned-job cleanup runs failure callbacks, which need the database.
-        with self.app.app_context():
-            try:
-                super().run_maintenance_tasks()  # type: ignore[misc]
-            finally:
-                db.session.remove()
-
-
-class AppWorker(_AppContextMixin, Worker):
-    """Forking worker for production: each job runs in a fresh work horse."""
+class PipelineWorker(SimpleWorker):
+    """Runs jobs and registry maintenance in the app context, on casebox's intervals."""
 
     def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
         settings = app.extensions["casebox.settings"]
@@ -50,13 +33,18 @@ class AppWorker(_AppContextMixin, Worker):
         kwargs.setdefault("worker_ttl", settings.worker_maintenance_interval + 15)
         super().__init__(*args, **kwargs)
         self.app = app
-        self._parent_pid = os.getpid()
 
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        with self.app.app_context():
+            try:
+                return bool(super().perform_job(job, queue, execution))
+            finally:
+                db.session.remove()
 
-class InProcessWorker(_AppContextMixin, SimpleWorker):
-    """Same-process worker for tests and burst runs."""
-
-    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.app = app
-        self._parent_pid = os.getpid()
+    def run_maintenance_tasks(self) -> None:
+        # Abandoned-job cleanup runs failure callbacks, which need the database.
+        with self.app.app_context():
+            try:
+                super().run_maintenance_tasks()
+            finally:
+                db.session.remove()

@@ -1,9 +1,10 @@
 """A worker killed mid-job delays a case but never loses or duplicates it.
 
-These tests run real `casebox worker` processes (forking RQ workers) against real
-Redis, SIGKILL the worker and its work horse while a job runs, and start a fresh
-worker. RQ only declares a job abandoned once its heartbeat expires (the
-monitoring interval plus RQ's fixed 60 s), so each test takes about 70-90 s.
+These tests run real `casebox worker` processes against a real Redis server (a
+private redis-server per test), SIGKILL the worker and its children while a job
+runs, and start a fresh worker. RQ only declares a job abandoned once its
+heartbeat expires (the monitoring interval plus RQ's fixed 60 s), so each test
+takes about 70-90 s.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from tests.support import ApiClient, run_pipeline
 from workers.queues import default_queue
 from workers.relay import relay_pending
 from workers.sweeper import sweep_stuck_work
-from workers.worker import InProcessWorker
+from workers.worker import PipelineWorker
 
 
 def test_uploaded_photo_gets_review_and_thumbnail(api: ApiClient, app: Flask) -> None:
@@ -126,13 +126,13 @@ def test_sweeper_recovers_work_lost_when_redis_is_flushed(api: ApiClient, app: F
         with app.app_context():
             assert sweep_stuck_work(queue) == 1  # the photo
             assert sweep_stuck_work(queue) == 0  # already queued: not duplicated
-            InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+            PipelineWorker([queue], connection=queue.connection, app=app).work(burst=True)
             submit = api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token))
             assert submit.status_code == 202
             relay_pending(queue)
             queue.connection.flushdb()  # and again, after submission
             assert sweep_stuck_work(queue) == 1  # the case
-            InProcessWorker([queue], connection=queue.connection, app=app).work(burst=True)
+            PipelineWorker([queue], connection=queue.connection, app=app).work(burst=True)
     finally:
         app.extensions["casebox.settings"] = fresh
     after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
