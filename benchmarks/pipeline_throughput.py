@@ -38,13 +38,11 @@ Prints figures only; it asserts nothing. About 2.5 minutes with the defaults on 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import platform
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -89,6 +87,7 @@ from casebox.photos.derivatives import (  # noqa: E402
     to_srgb,
 )
 from casebox.photos.quality import QualityThresholds, assess_quality  # noqa: E402
+from casebox.serving import stop_processes  # noqa: E402
 from casebox.settings import Settings, new_data_key  # noqa: E402
 from models import LesionMetadata, LesionModel, ModelManifest, discover_models, load_model  # noqa: E402
 from tests.support import ApiClient  # noqa: E402
@@ -190,21 +189,6 @@ def start_workers(env: dict[str, str], count: int, log_dir: Path) -> list[subpro
             )  # fmt: skip
             workers.append(worker)
     return workers
-
-
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM (RQ finishes the current job), then SIGKILL the group after 15 s."""
-    for worker in workers:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for worker in workers:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            worker.wait(timeout=max(0.1, deadline - time.monotonic()))
-        if worker.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)  # its own session: it and its horse
-            worker.wait()
 
 
 class RelayThread:
@@ -830,7 +814,7 @@ def main() -> None:
             relay.stop()
         if reader:
             reader.close()
-        stop_workers(workers)
+        stop_processes(workers)
         if app:
             with app.app_context():
                 db.engine.dispose()

@@ -78,21 +78,30 @@ def serve_all(
                     stopping, exit_code = True, 1
             time.sleep(0.2)
     finally:
-        _stop_children(children)
+        stop_processes(children)
         if redis_server is not None:
             redis_server.stop()
     log.info("casebox stopped")
     return exit_code
 
 
-def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+def stop_processes(children: list[subprocess.Popen[bytes]], grace: float = 15.0) -> None:
+    """SIGTERM each process (workers finish their job), then SIGKILL what is left.
+
+    A process that leads its own session is killed with its whole group, so its
+    helpers (such as RQ's scheduler) go with it.
+    """
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + grace
     for child in children:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         if child.poll() is None:
-            child.kill()
+            with contextlib.suppress(ProcessLookupError):
+                if os.getpgid(child.pid) == child.pid:
+                    os.killpg(child.pid, signal.SIGKILL)
+                else:
+                    child.kill()
             child.wait()
