@@ -20,7 +20,7 @@ API through the Flask test client. Loopback and Unix sockets only. It measures:
    from RQ's job timestamps (relay delay, queue wait, job run) and the audit trail
    (model runs) are shown too.
 3. The floor, after the workers have stopped: one process, one loaded ``LesionModel``;
-   per photo only a JPEG decode with ``Image.draft('RGB', (2048, 2048))`` and one model
+   per photo only a JPEG decode with the pipeline's draft (half scale here) and one model
    run. The pipeline is reported as a fraction of the floor x the worker count (the
    headline: the pipeline has that many processes) and of the single-process floor.
 4. The naive pipeline, same process: per photo a full decode (no draft), review and
@@ -80,6 +80,7 @@ from casebox.demo import synthetic_lesion_photo  # noqa: E402
 from casebox.embedded_redis import EmbeddedRedis  # noqa: E402
 from casebox.photos.derivatives import (  # noqa: E402
     REVIEW_LONG_EDGE,
+    REVIEW_MIN_LONG_EDGE,
     REVIEW_QUALITY,
     THUMB_LONG_EDGE,
     THUMB_QUALITY,
@@ -96,7 +97,6 @@ from workers.relay import run_relay  # noqa: E402
 
 PHONE_SIZE = (4032, 3024)  # 12 MP, as most phones shoot
 VIEWS = ("regional", "close_up", "dermoscopic")  # the model runs on the last two only
-FLOOR_DRAFT = (2048, 2048)
 METADATA = LesionMetadata(sex="female", location="arm", age_years=45.0)
 POLL_SECONDS = 0.1
 
@@ -540,7 +540,7 @@ def measure_floor(manifest: ModelManifest, photos: list[bytes], count: int) -> R
     for index in range(count):
         t0 = time.perf_counter()
         image = Image.open(io.BytesIO(photos[index % len(photos)]))
-        image.draft("RGB", FLOOR_DRAFT)
+        image.draft("RGB", fit_within(image.size, REVIEW_MIN_LONG_EDGE))  # as the pipeline
         image.load()
         t1 = time.perf_counter()
         model.predict(image, METADATA)

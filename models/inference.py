@@ -146,14 +146,18 @@ def image_tensor(image: Image.Image, spec: ImagePreprocessing) -> FloatArray:
 
 def resize_bilinear(pixels: npt.NDArray[np.uint8], height: int, width: int) -> FloatArray:
     """Bilinear resize with half-pixel centres and no antialiasing, like ``tf.image.resize``."""
-    source = pixels.astype(np.float32)
-    y_low, y_high, y_frac = _sample_points(source.shape[0], height)
-    x_low, x_high, x_frac = _sample_points(source.shape[1], width)
+    y_low, y_high, y_frac = _sample_points(pixels.shape[0], height)
+    x_low, x_high, x_frac = _sample_points(pixels.shape[1], width)
     x_frac = x_frac[np.newaxis, :, np.newaxis]
-    top_left = source[np.ix_(y_low, x_low)]
-    top = top_left + (source[np.ix_(y_low, x_high)] - top_left) * x_frac
-    bottom_left = source[np.ix_(y_high, x_low)]
-    bottom = bottom_left + (source[np.ix_(y_high, x_high)] - bottom_left) * x_frac
+
+    def corner(rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]) -> FloatArray:
+        # Gather the few sampled pixels first, then convert: not the whole photo.
+        return pixels[np.ix_(rows, cols)].astype(np.float32)
+
+    top_left = corner(y_low, x_low)
+    top = top_left + (corner(y_low, x_high) - top_left) * x_frac
+    bottom_left = corner(y_high, x_low)
+    bottom = bottom_left + (corner(y_high, x_high) - bottom_left) * x_frac
     return top + (bottom - top) * y_frac[:, np.newaxis, np.newaxis]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rq.job import Job
 
+from casebox.analysis import operations as analysis
 from casebox.cases import pipeline
 from casebox.database import db
 
@@ -21,7 +22,11 @@ log = logging.getLogger(__name__)
 
 def normalize_photo(photo_id: str) -> str | None:
     """Job: derivatives and status for one uploaded photo."""
-    status = pipeline.normalize_photo(photo_id)
+    pending = pipeline.pending_photo(photo_id)
+    db.session.commit()  # end the read; the image work holds no database lock
+    if pending is None:
+        return None
+    status = pipeline.store_normalized(pending, pipeline.develop(pending))
     db.session.commit()
     return str(status) if status else None
 
@@ -30,7 +35,12 @@ def process_case(case_id: str) -> str | None:
     """Job: take a submitted case through processing to its review queue."""
     if pipeline.start_processing(case_id):
         db.session.commit()  # staff and patient see "processing" while the work runs
-    status = pipeline.finish_processing(case_id)
+    for photo_id in pipeline.photos_to_normalize(case_id):
+        normalize_photo(photo_id)
+    plan = pipeline.case_analysis_plan(case_id)
+    db.session.commit()  # the model runs outside any transaction too
+    predictions = analysis.predict(plan) if plan else {}
+    status = pipeline.finish_processing(case_id, predictions)
     db.session.commit()
     return str(status) if status else None
 

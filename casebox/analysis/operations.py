@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import cast
 
 from PIL import Image
@@ -17,43 +19,132 @@ from casebox.cases.body_sites import BODY_SITES
 from casebox.cases.models import Case, Photo, PhotoStatus, PhotoView
 from casebox.database import db
 from casebox.queues.routing import age_in_years
-from models import LesionMetadata, LesionModel
+from models import LesionMetadata, LesionModel, Prediction
 from models.inference import Location, Sex
 
 ANALYZED_VIEWS = (PhotoView.CLOSE_UP, PhotoView.DERMOSCOPIC)
 
 
-def analyze_case(case: Case, profile: PatientProfile) -> float | None:
-    """Analyze each ready close-up and dermoscopic photo once; return the highest score."""
-    settings = services.settings()
-    model = lesion_model(settings.models_dir, settings.lesion_model)
+@dataclass(frozen=True)
+class PhotoToAnalyze:
+    """A ready photo's review image, as read in a short transaction."""
+
+    public_id: str
+    view: PhotoView
+    review_key: str
+    review_sha256: str
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """What the model still has to see in a case, and what it is told about the patient."""
+
+    metadata: LesionMetadata
+    photos: tuple[PhotoToAnalyze, ...]
+
+
+@dataclass(frozen=True)
+class PhotoPrediction:
+    """The model's output on one review image, computed outside any transaction."""
+
+    review_sha256: str
+    prediction: Prediction
+
+
+def plan_analysis(case: Case, profile: PatientProfile) -> AnalysisPlan:
+    """The case's analyzable photos that have no analysis by the configured model yet."""
+    model = _configured_model()
+    photos = tuple(
+        PhotoToAnalyze(photo.public_id, photo.view, *_review_of(photo))
+        for photo in _analyzable(case)
+        if _stored_analysis(photo, model) is None
+    )
+    return AnalysisPlan(metadata=lesion_metadata(case, profile), photos=photos)
+
+
+def predict(plan: AnalysisPlan) -> dict[str, PhotoPrediction]:
+    """Run the model on each planned photo; touches no database."""
+    model = _configured_model()
+    return {
+        photo.public_id: PhotoPrediction(
+            photo.review_sha256,
+            _run_model(model, photo.review_key, photo.review_sha256, plan.metadata),
+        )
+        for photo in plan.photos
+    }
+
+
+def analyze_case(
+    case: Case, profile: PatientProfile, predictions: Mapping[str, PhotoPrediction]
+) -> float | None:
+    """Store one analysis per analyzable photo and model; return the highest score.
+
+    A prediction is used only if it was made from the photo's current review image by
+    the configured model; any photo without one is analyzed here.
+    """
+    model = _configured_model()
+    metadata = lesion_metadata(case, profile)
+    scores = []
+    for photo in _analyzable(case):
+        analysis = _stored_analysis(photo, model)
+        if analysis is None:
+            review_key, review_sha256 = _review_of(photo)
+            made = predictions.get(photo.public_id)
+            if made and made.review_sha256 == review_sha256 and _by(made.prediction, model):
+                prediction = made.prediction
+            else:
+                prediction = _run_model(model, review_key, review_sha256, metadata)
+            analysis = _store(photo, prediction)
+        scores.append(analysis.malignancy_score)
+    return max(scores) if scores else None
+
+
+def lesion_metadata(case: Case, profile: PatientProfile) -> LesionMetadata:
+    """What the questionnaire and profile tell the model: sex, body site and age."""
     submitted = (case.submitted_at or case.created_at).date()
-    metadata = LesionMetadata(
+    return LesionMetadata(
         sex=cast("Sex", str(profile.sex)),
         location=cast("Location", str(BODY_SITES[case.body_site].model_location)),
         age_years=float(age_in_years(profile.date_of_birth, submitted)),
     )
-    scores = []
-    for photo in case.photos:
-        if photo.view not in ANALYZED_VIEWS or photo.status != PhotoStatus.READY:
-            continue
-        existing = db.session.scalar(
-            select(PhotoAnalysis).where(
-                PhotoAnalysis.photo_id == photo.id,
-                PhotoAnalysis.model_sha256 == model.manifest.sha256,
-            )
-        )
-        if existing is None:
-            existing = _analyze_photo(photo, model, metadata)
-        scores.append(existing.malignancy_score)
-    return max(scores) if scores else None
 
 
-def _analyze_photo(photo: Photo, model: LesionModel, metadata: LesionMetadata) -> PhotoAnalysis:
+def _configured_model() -> LesionModel:
+    settings = services.settings()
+    return lesion_model(settings.models_dir, settings.lesion_model)
+
+
+def _analyzable(case: Case) -> list[Photo]:
+    return [p for p in case.photos if p.view in ANALYZED_VIEWS and p.status == PhotoStatus.READY]
+
+
+def _review_of(photo: Photo) -> tuple[str, str]:
     if not photo.review_key or not photo.review_sha256:
         raise RuntimeError("a ready photo has no review image")
-    review = services.object_store().get(photo.review_key, sha256=photo.review_sha256)
-    prediction = model.predict(Image.open(io.BytesIO(review)).convert("RGB"), metadata)
+    return photo.review_key, photo.review_sha256
+
+
+def _stored_analysis(photo: Photo, model: LesionModel) -> PhotoAnalysis | None:
+    return db.session.scalar(
+        select(PhotoAnalysis).where(
+            PhotoAnalysis.photo_id == photo.id,
+            PhotoAnalysis.model_sha256 == model.manifest.sha256,
+        )
+    )
+
+
+def _by(prediction: Prediction, model: LesionModel) -> bool:
+    return prediction.model_sha256 == model.manifest.sha256
+
+
+def _run_model(
+    model: LesionModel, review_key: str, review_sha256: str, metadata: LesionMetadata
+) -> Prediction:
+    review = services.object_store().get(review_key, sha256=review_sha256)
+    return model.predict(Image.open(io.BytesIO(review)).convert("RGB"), metadata)
+
+
+def _store(photo: Photo, prediction: Prediction) -> PhotoAnalysis:
     analysis = PhotoAnalysis(
         photo_id=photo.id,
         model_name=prediction.model_name,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
+import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
 from casebox import services
+from casebox.analysis import operations as analysis
+from casebox.analysis.models import PhotoAnalysis
+from casebox.audit.models import AuditHead
+from casebox.cases import pipeline
 from casebox.cases.models import Case, Photo, PhotoStatus
 from casebox.database import db
 from casebox.outbox.models import OutboxEvent
@@ -138,3 +146,99 @@ def test_sweeper_recovers_work_lost_when_redis_is_flushed(api: ApiClient, app: F
     after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
     assert after["status"] == "awaiting_review"
     assert after["photos"][0]["status"] == "ready"
+
+
+def _can_write_elsewhere(app: Flask) -> bool:
+    """Whether another connection could write the audit trail right now without waiting."""
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    try:
+        with engine.connect() as other:
+            if other.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout=0")
+            else:
+                other.exec_driver_sql("SET lock_timeout = '10ms'")
+            other.execute(select(AuditHead).with_for_update())
+            other.rollback()
+        return True
+    except OperationalError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def test_image_and_model_work_hold_no_database_lock(
+    api: ApiClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two workers share one database: one developing a photo or running the model
+    # must not make the other wait for a lock until it is done.
+    free: list[bool] = []
+    develop, predict = pipeline.develop, analysis.predict
+
+    def probing_develop(pending: pipeline.PendingPhoto) -> pipeline.Normalized:
+        free.append(_can_write_elsewhere(app))
+        return develop(pending)
+
+    def probing_predict(plan: analysis.AnalysisPlan) -> dict[str, analysis.PhotoPrediction]:
+        free.append(_can_write_elsewhere(app))
+        return predict(plan)
+
+    monkeypatch.setattr(pipeline, "develop", probing_develop)
+    monkeypatch.setattr(analysis, "predict", probing_predict)
+    token = api.patient()
+    case = api.create_case(token)
+    assert api.upload(token, case["id"], view="close_up").status_code == 201
+    run_pipeline(app)
+    assert (
+        api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
+        == 202
+    )
+    run_pipeline(app)
+    assert free == [True, True]  # one photo developed, one model run
+    after = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token)).get_json()
+    assert after["status"] == "awaiting_review"
+
+
+def test_photo_deleted_while_it_was_developed_leaves_no_objects(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    photo = api.upload(token, case["id"]).get_json()
+    with app.app_context():
+        pending = pipeline.pending_photo(photo["id"])
+        db.session.commit()
+        assert pending is not None
+        developed = pipeline.develop(pending)
+        url = f"/api/v1/cases/{case['id']}/photos/{photo['id']}"
+        assert api.client.delete(url, headers=api.auth(token)).status_code == 204
+        assert pipeline.store_normalized(pending, developed) is None
+        db.session.commit()
+    root = app.extensions["casebox.settings"].data_dir / "objects"
+    assert [path for path in root.rglob("*") if path.is_file()] == []
+
+
+def test_a_prediction_from_another_review_image_is_not_stored(api: ApiClient, app: Flask) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    photo = api.upload(token, case["id"], view="close_up").get_json()
+    run_pipeline(app)
+    assert (
+        api.client.post(f"/api/v1/cases/{case['id']}/submit", headers=api.auth(token)).status_code
+        == 202
+    )
+    with app.app_context():
+        assert pipeline.start_processing(case["id"])
+        db.session.commit()
+        plan = pipeline.case_analysis_plan(case["id"])
+        assert plan is not None
+        [made] = analysis.predict(plan).values()
+        fake = dataclasses.replace(made.prediction, malignancy_score=0.987)
+        stale = {photo["id"]: analysis.PhotoPrediction("0" * 64, fake)}
+        assert pipeline.finish_processing(case["id"], stale) == "awaiting_review"
+        stored = db.session.scalar(select(PhotoAnalysis))
+        assert stored is not None
+        assert stored.malignancy_score == pytest.approx(made.prediction.malignancy_score)
+        db.session.rollback()
+        current = {photo["id"]: analysis.PhotoPrediction(made.review_sha256, fake)}
+        assert pipeline.finish_processing(case["id"], current) == "awaiting_review"
+        stored = db.session.scalar(select(PhotoAnalysis))
+        assert stored is not None and stored.malignancy_score == 0.987
+        db.session.rollback()

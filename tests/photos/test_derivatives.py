@@ -41,9 +41,10 @@ def _near(pixel: tuple[int, ...], expected: tuple[int, ...], tolerance: int) -> 
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
 
 
-def test_landscape_photo_gives_2048_review_and_320_thumbnail() -> None:
+def test_landscape_photo_gives_half_scale_review_and_320_thumbnail() -> None:
     derivatives = _derivatives(1)
-    assert _open(derivatives.review).size == (2048, 1536)
+    # 4000 px decoded at 1/2 scale is 2000 px: within the review range, so not resized.
+    assert _open(derivatives.review).size == (2000, 1500)
     assert _open(derivatives.thumb).size == (320, 240)
     assert (derivatives.width, derivatives.height) == (4000, 3000)
 
@@ -51,7 +52,7 @@ def test_landscape_photo_gives_2048_review_and_320_thumbnail() -> None:
 def test_orientation_six_turns_sizes_and_picture_upright() -> None:
     derivatives = _derivatives(6)
     review = _open(derivatives.review).convert("RGB")
-    assert review.size == (1536, 2048)
+    assert review.size == (1500, 2000)
     assert _open(derivatives.thumb).size == (240, 320)
     assert (derivatives.width, derivatives.height) == (3000, 4000)
     # A quarter turn clockwise brings the stored top-left corner to the top right.
@@ -86,6 +87,11 @@ def test_large_jpeg_is_decoded_at_reduced_scale(monkeypatch: pytest.MonkeyPatch)
     assert drafted == [(2100, 1575)]  # libjpeg scaled by 1/2 while decoding
     assert _open(derivatives.review).size == (2048, 1536)
     assert (derivatives.width, derivatives.height) == (4200, 3150)
+
+
+def test_a_photo_too_small_for_half_scale_is_decoded_whole_and_reduced_to_2048() -> None:
+    derivatives = make_derivatives(factory.plain_jpeg((3600, 2700)), max_pixels=BUDGET)
+    assert _open(derivatives.review).size == (2048, 1536)  # 1800 px would be below 1920
 
 
 def test_small_photo_is_not_enlarged() -> None:
