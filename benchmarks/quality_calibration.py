@@ -16,9 +16,10 @@ There are no patient photos in this repository. The script measures:
   photo of dark skin ships in a package we could find.
 
 Each image is degraded (Gaussian and motion blur given in working-size pixels, exposure
-in stops of linear light, smaller originals), passed through the review encoding (JPEG
-q88, 4:4:4) and assessed. The table shows the metrics, the verdict and the reason codes;
-the summary shows where each threshold falls between the groups it must separate.
+in stops of linear light, smaller originals) and assessed as the pipeline assesses the
+review image: its pixels before JPEG encoding. The table shows the metrics, the verdict
+and the reason codes; the summary shows where each threshold falls between the groups it
+must separate.
 
     .venv/bin/pip download --no-deps --only-binary :all: -d /tmp/wheels \\
         scikit-image==0.26.0 matplotlib==3.11.2
@@ -261,18 +262,16 @@ class Row:
     report: QualityReport
 
 
-def review_encoded(image: Image.Image) -> Image.Image:
-    """The image as the review derivative stores it: JPEG q88 with 4:4:4 chroma."""
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=88, subsampling=0)
-    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+def review_pixels(image: Image.Image) -> Image.Image:
+    """The image as the pipeline assesses it: the review's RGB pixels, before JPEG encoding."""
+    return image.convert("RGB")
 
 
 def assess_all(sources: list[Source], thresholds: QualityThresholds) -> Iterator[Row]:
     """Every source under every degradation (non-skin scenes only undegraded)."""
     for source in sources:
         for degradation in DEGRADATIONS if source.skin else DEGRADATIONS[:1]:
-            review = review_encoded(degradation.apply(source.image))
+            review = review_pixels(degradation.apply(source.image))
             size = degradation.original_size or PHONE_SIZE
             report = assess_quality(review, original_size=size, thresholds=thresholds)
             yield Row(source, degradation, report)
@@ -372,7 +371,7 @@ def _span(name: str, values: list[float], group: list[Row]) -> None:
 
 def print_timing(thresholds: QualityThresholds, runs: int = 30) -> None:
     """Median and worst time of one assessment of a 2048 x 1536 review image."""
-    review = review_encoded(skin_image((2048, 1536)))
+    review = review_pixels(skin_image((2048, 1536)))
     assess_quality(review, original_size=PHONE_SIZE, thresholds=thresholds)  # warm up
     times = []
     for _ in range(runs):

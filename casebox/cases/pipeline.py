@@ -13,12 +13,10 @@ Steps flush; the job commits.
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from PIL import Image
 from sqlalchemy import select
 
 from casebox import services
@@ -70,7 +68,7 @@ def develop(pending: PendingPhoto) -> Normalized:
     except PhotoRejected as rejection:
         return Normalized(derivatives=None, report=None, rejection=rejection)
     report = assess_quality(
-        Image.open(io.BytesIO(derivatives.review)),
+        derivatives.review_image,
         original_size=(derivatives.width, derivatives.height),
         thresholds=services.settings().quality,
     )

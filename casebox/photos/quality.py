@@ -21,10 +21,11 @@ Metrics
 
 Evidence: 14 real skin photos (scikit-image astronaut, matplotlib grace_hopper, whole and
 face crops; the crops also recoloured in linear light to Monk 6, 8, 10 and Fitzpatrick
-V-VI), blurred in working-size pixels and stored as the review is (JPEG q88):
+V-VI), blurred in working-size pixels and assessed as the pipeline does, on the review's
+pixels before JPEG encoding (q88 encoding adds 0-5 % of apparent detail):
 
-    sharpness   sharp 850-3335 | gauss 0.5: 489-1388 | 1: 96-275 | 1.5: 36-135
-                gauss 2: 18-92 | 3: 8-58 | 4: 5-49 | motion 9: 91-360 | 25: 73-173
+    sharpness   sharp 1037-3213 | gauss 0.5: 503-1337 | 1: 86-232 | 1.5: 30-103
+                gauss 2: 14-63 | 3: 5-39 | 4: 3-32 | motion 9: 95-416 | 25: 73-180
     skin        photos with skin 24-85 % (deep-tone crops 49-52 %); blue, green, grey,
                 grass, gravel, brick 0 %, Hubble field 5 %, rocket launch 9 %
     exposure    undegraded: highlights 0-1.4 %, shadows 0-20 % (dark hair), mean luma
