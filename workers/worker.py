@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.executions import Execution
@@ -33,6 +34,9 @@ class PipelineWorker(SimpleWorker):
         kwargs.setdefault("worker_ttl", settings.worker_maintenance_interval + 15)
         super().__init__(*args, **kwargs)
         self.app = app
+        # One thread per worker for OpenCV, as for ONNX Runtime (casebox.analysis.lesion_model):
+        # scale out with worker processes, so N workers never oversubscribe N cores.
+        cv2.setNumThreads(1)
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         with self.app.app_context():
