@@ -56,10 +56,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     login_manager.init_app(app)
 
+    import annotation_ui
     from casebox import api, web
 
     api.init_app(app)
     web.init_app(app)
+    annotation_ui.init_app(app)
     app.after_request(_commit_or_roll_back)
     app.after_request(_security_headers)
     logging.getLogger("casebox").setLevel(logging.INFO)

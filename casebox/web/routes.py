@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from casebox import services
 from casebox.accounts import operations
 from casebox.accounts.auth import CSRF_SESSION_KEY
+from casebox.accounts.models import Role
 from casebox.database import db
 from casebox.errors import RateLimited
 
@@ -60,9 +61,17 @@ def login() -> str | Response:
             session.clear()
             login_user(user)
             csrf_token()
-            return redirect(url_for("web.index"))
+            return redirect(_landing_page(user.role, request.args.get("next", "")))
         error = error or "The email or password is wrong."
     return render_template("login.html", error=error)
+
+
+def _landing_page(role: Role, wanted: str) -> str:
+    # Only a local path: never an open redirect to another site.
+    if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted:
+        return wanted
+    staff = role in (Role.SPECIALIST, Role.ADMIN)
+    return url_for("review.queue") if staff else url_for("web.index")
 
 
 @bp.post("/logout")
