@@ -142,16 +142,27 @@ def user() -> None:
     required=True,
     help="Read the password from standard input (never from the command line).",
 )
-def user_create(email: str, role: str, name: str | None, password_stdin: bool) -> None:
+@click.option(
+    "--queues",
+    default=None,
+    help="Specialists: comma-separated review queues to work (default: every queue).",
+)
+def user_create(
+    email: str, role: str, name: str | None, password_stdin: bool, queues: str | None
+) -> None:
     """Create an account of any role."""
     from casebox.accounts.operations import create_user
     from casebox.database import db as database
+    from casebox.review.memberships import all_queue_names, set_queues
 
     password = sys.stdin.readline().rstrip("\r\n")
     app = _app()
     with app.app_context():
         try:
             created = create_user(email, password, name=name or email, role=Role(role))
+            if created.role == Role.SPECIALIST:
+                wanted = queues.split(",") if queues else all_queue_names()
+                set_queues(created, [name.strip() for name in wanted if name.strip()])
             database.session.commit()
         except CaseboxError as error:
             raise click.ClickException(error.detail) from error

@@ -19,6 +19,7 @@ from casebox.cases import pipeline
 from casebox.cases.models import PhotoView
 from casebox.database import db
 from casebox.errors import ConfigurationError
+from casebox.review.memberships import all_queue_names, set_queues
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ def _demo_user(account: DemoAccount) -> User:
             sex=Sex.FEMALE,
             consent_version=current_consent().version,
         )
-    return create_user(account.email, account.password, name=account.name, role=Role(account.role))
+    user = create_user(account.email, account.password, name=account.name, role=Role(account.role))
+    if user.role == Role.SPECIALIST:
+        set_queues(user, all_queue_names())
+    return user
 
 
 def seed_demo() -> None:

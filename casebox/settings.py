@@ -58,6 +58,8 @@ class Settings:
     worker_maintenance_interval: int = 30
     # The sweeper re-enqueues photos and cases pending longer than this with no live job.
     stuck_after_seconds: int = 120
+    # A specialist's hold on a case lapses after this long without renewal.
+    claim_lease_minutes: int = 30
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
@@ -152,6 +154,7 @@ _INT_SETTINGS = {
     "CASEBOX_WORKER_MONITORING_INTERVAL": "worker_monitoring_interval",
     "CASEBOX_WORKER_MAINTENANCE_INTERVAL": "worker_maintenance_interval",
     "CASEBOX_STUCK_AFTER_SECONDS": "stuck_after_seconds",
+    "CASEBOX_CLAIM_LEASE_MINUTES": "claim_lease_minutes",
 }
 
 

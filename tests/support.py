@@ -15,6 +15,7 @@ from casebox.accounts.models import Role
 from casebox.accounts.operations import create_user
 from casebox.database import db
 from casebox.demo import DEMO_QUESTIONNAIRE, synthetic_lesion_photo
+from casebox.review.memberships import all_queue_names, set_queues
 from workers.queues import default_queue
 from workers.relay import relay_pending
 from workers.worker import PipelineWorker
@@ -119,11 +120,16 @@ class ApiClient:
             headers={**self.auth(token), **(headers or {})},
         )
 
-    def staff(self, role: Role = Role.SPECIALIST) -> str:
-        """Create a staff account of ``role`` (unique per call) and return its token."""
+    def staff(self, role: Role = Role.SPECIALIST, queues: list[str] | None = None) -> str:
+        """Create a staff account of ``role`` (unique per call) and return its token.
+
+        Specialists work ``queues`` (default: every queue).
+        """
         email = f"{role}{next(_counter)}@clinic.example"
         with self.client.application.app_context():
-            create_user(email, STAFF_PASSWORD, name=f"Test {role}", role=role)
+            user = create_user(email, STAFF_PASSWORD, name=f"Test {role}", role=role)
+            if role == Role.SPECIALIST:
+                set_queues(user, all_queue_names() if queues is None else queues)
             db.session.commit()
         return self.login(email, STAFF_PASSWORD)
 

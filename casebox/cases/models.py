@@ -69,8 +69,14 @@ class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds d
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The one specialist reviewing the case, under a lease; set only by a conditional
+    # UPDATE (casebox.review.claims), so two specialists can never hold it at once.
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    patient: Mapped[User] = relationship()
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     photos: Mapped[list[Photo]] = relationship(
         back_populates="case", order_by="Photo.created_at", cascade="all, delete-orphan"
     )
@@ -100,6 +106,8 @@ class Photo(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds 
     thumb_sha256: Mapped[str | None] = mapped_column(String(64))
     quality_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
     quality_reasons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # A line of known length drawn on the photo: {"line": [x1, y1, x2, y2], "length_mm": n}.
+    calibration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="photos")

@@ -18,8 +18,7 @@ from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casebox.objects import delete_object_on_commit, put_object
 from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED, emit
 from casebox.photos.intake import inspect_upload
-
-STAFF_READERS = (Role.SPECIALIST, Role.ADMIN)
+from casebox.review.access import claimed_by_someone_else, staff_may_read
 
 
 def _require_consent(patient: User) -> None:
@@ -38,22 +37,26 @@ def create_case(patient: User, *, body_site: str, questionnaire: dict[str, Any])
 
 
 def find_case(user: User, public_id: str, *, for_update: bool = False) -> Case:
-    """The case if this user may see it; otherwise NotFound, exactly as for a missing id."""
+    """The case if this user may see it; otherwise NotFound, exactly as for a missing id.
+
+    A specialist cannot open a case another specialist is reviewing (Conflict).
+    """
     query = select(Case).where(Case.public_id == public_id).options(selectinload(Case.photos))
     if for_update:
         query = query.with_for_update()
     case = db.session.scalar(query)
     if case is None or not _may_read(user, case):
         raise NotFound("No such case.")
+    if user.role == Role.SPECIALIST and claimed_by_someone_else(user, case):
+        holder = case.claimed_by.name if case.claimed_by else "Another specialist"
+        raise Conflict(f"{holder} is reviewing this case; it opens again when they return it.")
     return case
 
 
 def _may_read(user: User, case: Case) -> bool:
     if user.role == Role.PATIENT:
         return case.patient_id == user.id
-    # Staff see submitted cases only; queue and jurisdiction rules narrow this
-    # further once review queues exist. Drafts stay private to the patient.
-    return user.role in STAFF_READERS and case.status != CaseStatus.DRAFT
+    return staff_may_read(user, case)
 
 
 def view_case(user: User, public_id: str) -> Case:

@@ -11,8 +11,6 @@ from flask_smorest import Blueprint
 from casebox import services
 from casebox.accounts.auth import current_api_user, public, requires
 from casebox.accounts.models import Role
-from casebox.analysis.operations import analyses_of
-from casebox.analysis.schemas import PhotoAnalysisSchema
 from casebox.api.idempotency import idempotent
 from casebox.cases import operations
 from casebox.cases.body_sites import BODY_SITES, BodySite
@@ -20,6 +18,7 @@ from casebox.cases.models import Case, Photo
 from casebox.cases.schemas import (
     BodySiteSchema,
     CaseCreateSchema,
+    CaseHistorySchema,
     CasePageSchema,
     CaseSchema,
     ImageArgsSchema,
@@ -32,6 +31,7 @@ from casebox.cases.schemas import (
     SubmitSchema,
 )
 from casebox.errors import PayloadTooLarge
+from casebox.review.case_view import patient_history, patient_view, staff_view
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1", description="Cases and photos")
 
@@ -72,11 +72,16 @@ class CaseItem(MethodView):
         """One case with its questionnaire and photos (audited); staff also see its triage."""
         user = current_api_user()
         case = operations.view_case(user, case_id)
-        if user.role == Role.PATIENT:
-            return jsonify(CaseSchema().dump(case))
-        body = StaffCaseSchema().dump(case)
-        body["analysis"] = PhotoAnalysisSchema(many=True).dump(analyses_of(case))
-        return jsonify(body)
+        return jsonify(patient_view(case) if user.role == Role.PATIENT else staff_view(case))
+
+
+@blp.route("/cases/<string:case_id>/history")
+class CaseHistory(MethodView):
+    @requires(Role.SPECIALIST, Role.ADMIN)
+    @blp.response(200, CaseHistorySchema)
+    def get(self, case_id: str) -> dict[str, Any]:
+        """The same patient's other submitted cases, newest first, with their photos."""
+        return {"items": patient_history(current_api_user(), case_id)}
 
 
 @blp.route("/cases/<string:case_id>/submit")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from casebox.accounts.schemas import StrictBoolean
@@ -71,6 +74,15 @@ class QualityReasonSchema(Schema):
     message = fields.String(dump_only=True)
 
 
+def _calibration(photo: Any) -> dict[str, Any] | None:
+    calibration = photo.calibration
+    if not calibration:
+        return None
+    x1, y1, x2, y2 = calibration["line"]
+    pixels = math.hypot(x2 - x1, y2 - y1)
+    return {**calibration, "mm_per_pixel": calibration["length_mm"] / pixels}
+
+
 class PhotoSchema(Schema):
     id = fields.String(attribute="public_id", dump_only=True)
     view = fields.String(dump_only=True)
@@ -84,6 +96,7 @@ class PhotoSchema(Schema):
     quality_metrics = fields.Dict(
         keys=fields.String(), values=fields.Float(), dump_only=True, allow_none=True
     )
+    calibration = fields.Function(_calibration, dump_only=True, allow_none=True)
     quality_reasons = fields.List(
         fields.Nested(QualityReasonSchema), dump_only=True, allow_none=True
     )
@@ -152,3 +165,7 @@ class SubmitSchema(Schema):
 class SubmitResultSchema(Schema):
     id = fields.String(attribute="public_id", dump_only=True)
     status = fields.String(dump_only=True)
+
+
+class CaseHistorySchema(Schema):
+    items = fields.List(fields.Dict(), dump_only=True)

@@ -7,13 +7,18 @@ import re
 from flask import Flask
 
 from casebox.accounts.models import Role
-from tests.support import ApiClient, questionnaire
+from tests.support import ApiClient, questionnaire, run_pipeline
 
 
-def test_specialist_reads_submitted_cases_but_not_drafts(api: ApiClient, app: Flask) -> None:
+def all_queue_names(app: Flask) -> list[str]:
+    return [rule.name for rule in app.extensions["casebox.settings"].routing.queues]
+
+
+def test_specialist_reads_cases_of_their_queues_but_not_drafts(api: ApiClient, app: Flask) -> None:
     patient = api.patient()
     draft = api.create_case(patient)
     submitted = api.submitted_case(patient)
+    run_pipeline(app)
     specialist = api.staff(Role.SPECIALIST)
     headers = api.auth(specialist)
     assert api.client.get(f"/api/v1/cases/{draft['id']}", headers=headers).status_code == 404
@@ -21,6 +26,19 @@ def test_specialist_reads_submitted_cases_but_not_drafts(api: ApiClient, app: Fl
     assert case.status_code == 200
     photo_link = case.get_json()["photos"][0]["links"]["original"]
     assert api.client.get(photo_link, headers=headers).status_code == 200
+
+
+def test_specialist_outside_the_cases_queue_cannot_see_it(api: ApiClient, app: Flask) -> None:
+    patient = api.patient()
+    submitted = api.submitted_case(patient)
+    run_pipeline(app)
+    admin = api.auth(api.staff(Role.ADMIN))
+    queue = api.client.get(f"/api/v1/cases/{submitted['id']}", headers=admin).get_json()
+    other_queues = [q for q in all_queue_names(app) if q != queue["triage"]["queue"]]
+    outsider = api.auth(api.staff(Role.SPECIALIST, queues=other_queues))
+    assert api.client.get(f"/api/v1/cases/{submitted['id']}", headers=outsider).status_code == 404
+    photo = queue["photos"][0]["links"]["original"]
+    assert api.client.get(photo, headers=outsider).status_code == 404
 
 
 def test_pharmacist_cannot_read_cases_or_photos(api: ApiClient, app: Flask) -> None:
