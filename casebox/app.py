@@ -13,8 +13,6 @@ from casebox import objects  # noqa: F401  # registers the transaction hooks for
 from casebox.accounts.auth import login_manager
 from casebox.accounts.login_throttle import LoginThrottle
 from casebox.accounts.passwords import Passwords
-from casebox.annotations import models as _annotation_tables  # noqa: F401  # API comes next
-from casebox.comparison import models as _alignment_tables  # noqa: F401  # API comes next
 from casebox.database import db
 from casebox.settings import Settings
 from storage import EncryptedStore, open_store

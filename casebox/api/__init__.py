@@ -28,8 +28,10 @@ class CaseboxApi(Api):
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the error handlers."""
     from casebox.accounts.routes import blp as accounts_blp
+    from casebox.annotations.routes import blp as annotations_blp
     from casebox.assessments.routes import blp as assessments_blp
     from casebox.cases.routes import blp as cases_blp
+    from casebox.comparison.routes import blp as alignments_blp
     from casebox.queues.routes import blp as queues_blp
     from casebox.review.routes import blp as review_blp
 
@@ -55,6 +57,8 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(queues_blp)
     api.register_blueprint(review_blp)
     api.register_blueprint(assessments_blp)
+    api.register_blueprint(annotations_blp)
+    api.register_blueprint(alignments_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)
 

@@ -139,6 +139,25 @@ def find_photo(case: Case, photo_id: str) -> Photo:
     raise NotFound("No such photo.")
 
 
+def find_photo_by_id(user: User, photo_id: str) -> Photo:
+    """A photo addressed by its own id, if the user may open its case (as find_case)."""
+    case_id = db.session.scalar(
+        select(Case.public_id)
+        .join(Photo, Photo.case_id == Case.id)
+        .where(Photo.public_id == photo_id)
+    )
+    if case_id is None:
+        raise NotFound("No such photo.")
+    return find_photo(find_case(user, case_id), photo_id)
+
+
+def read_review_image(photo: Photo) -> bytes:
+    """The verified bytes of a photo's review derivative (Conflict until it exists)."""
+    if not photo.review_key or not photo.review_sha256:
+        raise Conflict(f"The review image is not available; the photo is {photo.status}.")
+    return services.object_store().get(photo.review_key, sha256=photo.review_sha256)
+
+
 def delete_photo(patient: User, case_id: str, photo_id: str) -> None:
     """Remove a photo from a draft case; its objects go once the deletion commits."""
     case = find_case(patient, case_id, for_update=True)

@@ -74,7 +74,7 @@ class QualityReasonSchema(Schema):
     message = fields.String(dump_only=True)
 
 
-def _calibration(photo: Any) -> dict[str, Any] | None:
+def calibration_document(photo: Any) -> dict[str, Any] | None:
     calibration = photo.calibration
     if not calibration:
         return None
@@ -96,16 +96,15 @@ class PhotoSchema(Schema):
     quality_metrics = fields.Dict(
         keys=fields.String(), values=fields.Float(), dump_only=True, allow_none=True
     )
-    calibration = fields.Function(_calibration, dump_only=True, allow_none=True)
+    calibration = fields.Function(calibration_document, dump_only=True, allow_none=True)
     quality_reasons = fields.List(
         fields.Nested(QualityReasonSchema), dump_only=True, allow_none=True
     )
     links = fields.Method("_links", dump_only=True)
 
-    def _links(self, photo: object) -> dict[str, str]:
-        case_id = photo.case.public_id  # type: ignore[attr-defined]
-        base = f"/api/v1/cases/{case_id}/photos/{photo.public_id}/image"  # type: ignore[attr-defined]
-        return {variant: f"{base}?variant={variant}" for variant in IMAGE_VARIANTS}
+    def _links(self, photo: Any) -> dict[str, str]:
+        own = f"/api/v1/cases/{photo.case.public_id}/photos/{photo.public_id}"
+        return {"self": own, **{v: f"{own}/image?variant={v}" for v in IMAGE_VARIANTS}}
 
 
 class CaseSchema(Schema):
