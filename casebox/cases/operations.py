@@ -146,9 +146,12 @@ def find_photo_by_id(user: User, photo_id: str) -> Photo:
         .join(Photo, Photo.case_id == Case.id)
         .where(Photo.public_id == photo_id)
     )
-    if case_id is None:
-        raise NotFound("No such photo.")
-    return find_photo(find_case(user, case_id), photo_id)
+    try:
+        case = find_case(user, case_id or "")
+    except NotFound:
+        # The same answer as for a photo that does not exist: existence is not revealed.
+        raise NotFound("No such photo.") from None
+    return find_photo(case, photo_id)
 
 
 def read_review_image(photo: Photo) -> bytes:

@@ -12,23 +12,8 @@ from sqlalchemy import select
 from casebox.accounts.models import Role
 from casebox.cases.models import Case
 from casebox.database import db, utcnow
-from tests.support import ApiClient, questionnaire, run_pipeline
-
-CALM = questionnaire(
-    changed_size=False, changed_shape=False, changed_colour=False, bleeding=False,
-    previous_skin_cancer=False, duration="years",
-)  # fmt: skip
-
-
-def _routed_case(api: ApiClient, patient: str | None = None) -> str:
-    token = patient or api.patient()
-    case = api.create_case(token, questionnaire=CALM)
-    assert api.upload(token, case["id"], view="close_up").status_code == 201
-    api.process_photos()
-    url = f"/api/v1/cases/{case['id']}/submit"
-    assert api.client.post(url, headers=api.auth(token)).status_code == 202
-    run_pipeline(api.client.application)
-    return str(case["id"])
+from tests.api.review_support import routed_case
+from tests.support import ApiClient
 
 
 def _claim(api: ApiClient, headers: dict[str, str], case_id: str) -> Any:
@@ -46,7 +31,7 @@ ASSESSMENT = {
 
 
 def test_opening_a_case_claims_it_and_a_colleague_cannot_open_it(api: ApiClient) -> None:
-    case_id = _routed_case(api)
+    case_id = routed_case(api)
     first, second = api.auth(api.staff()), api.auth(api.staff())
     claimed = _claim(api, first, case_id)
     assert claimed.status_code == 200
@@ -67,7 +52,7 @@ def test_opening_a_case_claims_it_and_a_colleague_cannot_open_it(api: ApiClient)
 def test_renewing_extends_the_lease_and_a_lapsed_lease_frees_the_case(
     api: ApiClient, app: Flask
 ) -> None:
-    case_id = _routed_case(api)
+    case_id = routed_case(api)
     first, second = api.auth(api.staff()), api.auth(api.staff())
     expires = _claim(api, first, case_id).get_json()["expires_at"]
     assert _claim(api, first, case_id).get_json()["expires_at"] >= expires
@@ -83,7 +68,7 @@ def test_renewing_extends_the_lease_and_a_lapsed_lease_frees_the_case(
 def test_concurrent_claims_give_the_case_to_exactly_one_specialist(
     api: ApiClient, app: Flask
 ) -> None:
-    case_id = _routed_case(api)
+    case_id = routed_case(api)
     tokens = [api.staff() for _ in range(6)]
     barrier = threading.Barrier(len(tokens))
     statuses: list[int] = []
@@ -103,7 +88,7 @@ def test_concurrent_claims_give_the_case_to_exactly_one_specialist(
 
 
 def test_admin_reassigns_a_case_and_only_a_member_of_its_queue(api: ApiClient) -> None:
-    case_id = _routed_case(api)
+    case_id = routed_case(api)
     first = api.auth(api.staff())
     admin = api.auth(api.staff(Role.ADMIN))
     outsider_token = api.staff(queues=["urgent"])
@@ -122,7 +107,7 @@ def test_admin_reassigns_a_case_and_only_a_member_of_its_queue(api: ApiClient) -
 
 
 def test_specialists_see_only_their_queues(api: ApiClient) -> None:
-    _routed_case(api)
+    routed_case(api)
     urgent_only = api.auth(api.staff(queues=["urgent"]))
     names = [q["name"] for q in api.client.get("/api/v1/queues", headers=urgent_only).get_json()]
     assert names == ["urgent"]
@@ -131,7 +116,7 @@ def test_specialists_see_only_their_queues(api: ApiClient) -> None:
 
 
 def test_queue_filters_by_claim_and_sla(api: ApiClient) -> None:
-    claimed, waiting = _routed_case(api), _routed_case(api)
+    claimed, waiting = routed_case(api), routed_case(api)
     me = api.auth(api.staff())
     assert _claim(api, me, claimed).status_code == 200
     base = "/api/v1/queues/routine/cases"
@@ -153,7 +138,7 @@ def test_assessment_completes_the_case_and_the_patient_sees_the_response(
     api: ApiClient,
 ) -> None:
     patient = api.patient()
-    case_id = _routed_case(api, patient)
+    case_id = routed_case(api, patient)
     me = api.auth(api.staff())
     url = f"/api/v1/cases/{case_id}/assessment"
     assert api.client.post(url, json=ASSESSMENT, headers=me).status_code == 409  # not claimed
@@ -171,7 +156,7 @@ def test_assessment_completes_the_case_and_the_patient_sees_the_response(
 
 
 def test_asking_for_more_information_needs_a_specific_request(api: ApiClient) -> None:
-    case_id = _routed_case(api)
+    case_id = routed_case(api)
     me = api.auth(api.staff())
     assert _claim(api, me, case_id).status_code == 200
     url = f"/api/v1/cases/{case_id}/assessment"
@@ -186,7 +171,7 @@ def test_asking_for_more_information_needs_a_specific_request(api: ApiClient) ->
 
 
 def test_bad_assessments_are_rejected_and_change_nothing(api: ApiClient) -> None:
-    case_id = _routed_case(api)
+    case_id = routed_case(api)
     me = api.auth(api.staff())
     assert _claim(api, me, case_id).status_code == 200
     url = f"/api/v1/cases/{case_id}/assessment"
@@ -209,7 +194,7 @@ def test_bad_assessments_are_rejected_and_change_nothing(api: ApiClient) -> None
 def test_model_agreement_is_reported_per_model_version(api: ApiClient) -> None:
     me = api.auth(api.staff())
     for agreement in ("agree", "disagree", "agree"):
-        case_id = _routed_case(api)
+        case_id = routed_case(api)
         assert _claim(api, me, case_id).status_code == 200
         body = {**ASSESSMENT, "ai_agreement": agreement}
         url = f"/api/v1/cases/{case_id}/assessment"
@@ -226,7 +211,7 @@ def test_model_agreement_is_reported_per_model_version(api: ApiClient) -> None:
 
 def test_history_lists_the_patients_other_cases_while_reviewing(api: ApiClient) -> None:
     patient = api.patient()
-    earlier, current = _routed_case(api, patient), _routed_case(api, patient)
+    earlier, current = routed_case(api, patient), routed_case(api, patient)
     me = api.auth(api.staff())
     assert _claim(api, me, current).status_code == 200
     history = api.client.get(f"/api/v1/cases/{current}/history", headers=me).get_json()
