@@ -277,3 +277,37 @@ def _flat(points: list[list[float]]) -> list[float]:
 
 def _fmt(number: float) -> str:
     return f"{number:g}"
+
+
+def test_j_and_k_move_between_photos_unless_shortcuts_are_off(
+    page: Page, live_api: ApiClient, make_specialist: MakeSpecialist
+) -> None:
+    doctor = make_specialist("Dr Ada Lovelace")
+    token = live_api.patient()
+    case = live_api.create_case(token)
+    for view in ("close_up", "regional"):
+        assert live_api.upload(token, case["id"], view=view).status_code == 201
+    live_api.process_photos()
+    submitted = live_api.client.post(
+        f"/api/v1/cases/{case['id']}/submit", headers=live_api.auth(token)
+    )
+    assert submitted.status_code == 202
+    run_pipeline(live_api.client.application)
+    sign_in(page, doctor)
+    page.goto(f"/review/cases/{case['id']}")
+    wait_until_ready(page)
+    first = photo_figure(page, 0).locator("svg.viewer")
+    second = photo_figure(page, 1).locator("svg.viewer")
+    first.focus()
+    page.keyboard.press("j")
+    expect(second).to_be_focused()
+    expect_announcement(page, "2 of 2")
+    page.keyboard.press("k")
+    expect(first).to_be_focused()
+
+    page.get_by_label("Keyboard shortcuts").uncheck()
+    first.focus()
+    page.keyboard.press("j")
+    expect(first).to_be_focused()
+    page.keyboard.press("p")
+    expect(first).to_have_attribute("data-tool", "select")

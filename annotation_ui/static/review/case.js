@@ -14,7 +14,7 @@ import { openDialog } from "./dialog.js";
 import { byId, formatDate, humanize } from "./dom.js";
 import { loadOtherCases, renderOtherCases } from "./other-cases.js";
 import { leaveHandoff } from "./handoff.js";
-import { bindShortcutToggle, isTyping } from "./keyboard.js";
+import { acceptsShortcut, bindShortcutToggle, isTyping } from "./keyboard.js";
 import { UndoHistory } from "./undo.js";
 
 const page = byId("case-page");
@@ -86,11 +86,24 @@ async function showPhotos(caseData, history) {
     (photo, index) => new Annotator(photo, { history, title: photoTitle(photo, index), dialogs }),
   );
   byId("photos").replaceChildren(...annotators.map((annotator) => annotator.element));
+  byId("photos").addEventListener("keydown", (event) => movePhotoFocus(event, annotators));
   await Promise.all(
     annotators.map((annotator) =>
       annotator.load().catch((error) => alertNow(`Annotations of ${annotator.title} could not be loaded: ${error.message}`)),
     ),
   );
+}
+
+/** j/k in a photo viewer move to the next or previous photo (the arrow keys pan it). */
+function movePhotoFocus(event, annotators) {
+  const step = { j: 1, k: -1 }[event.key];
+  if (!step || !acceptsShortcut(event)) return;
+  const index = annotators.findIndex((annotator) => annotator.svg === event.target);
+  const next = annotators[index + step];
+  if (index < 0 || !next) return;
+  event.preventDefault();
+  next.svg.focus();
+  announce(`${next.title}, ${index + step + 1} of ${annotators.length}`);
 }
 
 async function showOtherCasesAndCompare(caseData, bodySites) {
