@@ -24,7 +24,12 @@ run: $(VENV)/.installed-run
 	$(BIN)/casebox demo
 	$(BIN)/casebox serve
 
-test: $(VENV)/.installed-test
+# Browser tests drive the system Chromium (Debian's package); browsers are never downloaded.
+/usr/bin/chromium:
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium chromium-driver >/dev/null; \
+	else echo "Browser tests need Debian's chromium: sudo apt-get install chromium chromium-driver" >&2; exit 1; fi
+
+test: $(VENV)/.installed-test /usr/bin/chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
