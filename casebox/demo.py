@@ -101,19 +101,49 @@ def _demo_user(account: DemoAccount) -> User:
     return user
 
 
+def follow_up_photo(baseline: bytes, *, angle: float = 4.0, zoom: float = 1.12) -> bytes:
+    """The same skin photographed again a little turned and closer (demo comparison)."""
+    image = Image.open(io.BytesIO(baseline)).convert("RGB")
+    width, height = image.size
+    turned = image.rotate(angle, resample=Image.Resampling.BICUBIC)
+    # Crop inside the corners the turn left empty, then scale back to the full frame.
+    crop_w, crop_h = int(width / zoom), int(height / zoom)
+    left, top = (width - crop_w) // 2 + width // 40, (height - crop_h) // 2
+    closer = turned.crop((left, top, left + crop_w, top + crop_h)).resize(
+        (width, height), Image.Resampling.LANCZOS
+    )
+    buffer = io.BytesIO()
+    closer.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _demo_photos(index: int) -> list[tuple[PhotoView, bytes]]:
+    # The second case follows up the first: the same forearm, a few weeks later.
+    first = index if index != 1 else 0
+    photos = [
+        (view, synthetic_lesion_photo(first * 2 + offset))
+        for offset, view in enumerate((PhotoView.REGIONAL, PhotoView.CLOSE_UP))
+    ]
+    if index == 1:
+        photos = [(view, follow_up_photo(data)) for view, data in photos]
+    return photos
+
+
 def seed_demo() -> None:
-    """Create the demo accounts and, once, a draft and two submitted cases."""
+    """Create the demo accounts and, once, a draft and two submitted cases.
+
+    The two submitted cases show the same lesion twice (a baseline and its follow-up),
+    so that the workspace's comparison and alignment have something to show.
+    """
     if services.settings().is_production:
         raise ConfigurationError("Demo data is never created in production.")
     users = {account.role: _demo_user(account) for account in DEMO_ACCOUNTS}
     patient = users["patient"]
     if cases.list_own_cases(patient, page=1, per_page=1).total == 0:
-        for index, (site, submit) in enumerate(
-            (("left_forearm", True), ("upper_back", True), ("right_cheek", False))
-        ):
+        sites = (("left_forearm", True), ("left_forearm", True), ("right_cheek", False))
+        for index, (site, submit) in enumerate(sites):
             case = cases.create_case(patient, body_site=site, questionnaire=DEMO_QUESTIONNAIRE)
-            for offset, view in enumerate((PhotoView.REGIONAL, PhotoView.CLOSE_UP)):
-                data = synthetic_lesion_photo(index * 2 + offset)
+            for view, data in _demo_photos(index):
                 photo = cases.add_photo(patient, case.public_id, view=view, data=data)
                 # Check the photo now, as a worker would, so the demo can submit at once.
                 pipeline.normalize_photo(photo.public_id)
