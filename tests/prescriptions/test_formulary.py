@@ -1,0 +1,129 @@
+"""The shipped formulary and its interaction data load, are well coded and answer lookups."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from prescriptions.formulary import FormularyError, formulary, load_formulary
+
+REQUIRED_CLASSES = [
+    "topical-corticosteroid-mild",
+    "topical-corticosteroid-moderate",
+    "topical-corticosteroid-potent",
+    "topical-corticosteroid-very-potent",
+    "topical-calcineurin-inhibitor",
+    "topical-antibacterial",
+    "tetracycline-antibacterial",
+    "penicillin-antibacterial",
+    "topical-azole-antifungal",
+    "triazole-antifungal",
+    "topical-retinoid",
+    "systemic-retinoid",
+    "antimetabolite-immunosuppressant",
+    "calcineurin-inhibitor-systemic",
+    "antihistamine-non-sedating",
+    "topical-immune-response-modifier",
+    "topical-antimetabolite",
+]
+
+
+def test_formulary_holds_sixty_medicines_across_the_required_classes():
+    medicines = formulary().medicines
+    assert len(medicines) >= 60
+    classes = {medicine.therapeutic_class for medicine in medicines}
+    assert set(REQUIRED_CLASSES) <= classes
+    for medicine_id in ("isotretinoin-oral", "acitretin", "methotrexate", "imiquimod"):
+        assert formulary().get(medicine_id) is not None
+
+
+def test_every_code_is_well_formed():
+    for medicine in formulary().medicines:
+        assert medicine.atc, medicine.id
+        assert all(re.fullmatch(r"[A-Z]\d{2}[A-Z]{2}\d{2}", code) for code in medicine.atc)
+        assert all(code.isdigit() for code in medicine.rxnorm_ingredients)
+
+
+def test_penicillin_allergy_covers_amoxicillin():
+    assert "penicillins" in formulary().allergy_classes("amoxicillin")
+    assert "penicillins" not in formulary().allergy_classes("clarithromycin")
+
+
+def test_isotretinoin_with_doxycycline_is_blocked():
+    found = formulary().interactions_between(["isotretinoin-oral", "doxycycline"])
+    assert found
+    assert found[0].severity == "block"
+    assert any(i.level == "curated" for i in found)
+    assert any(i.level == "CONTRE-INDICATION" for i in found)  # the ANSM thesaurus agrees
+
+
+def test_thesaurus_interaction_methotrexate_with_amoxicillin_is_a_warning():
+    # ANSM: METHOTREXATE + PÉNICILLINES, "Association DECONSEILLEE".
+    found = formulary().interactions_between(["methotrexate", "amoxicillin"])
+    assert [(i.severity, i.level) for i in found] == [("warning", "Association DECONSEILLEE")]
+    assert "méthotrexate" in found[0].recommendation
+
+
+def test_unrelated_medicines_do_not_interact():
+    assert formulary().interactions_between(["cetirizine", "clobetasol-propionate"]) == []
+
+
+def test_curated_rule_with_a_substance_outside_the_formulary():
+    rules = formulary().curated_with_other("isotretinoin-oral")
+    assert any("vitamin A" in rule.second and rule.severity == "block" for rule in rules)
+
+
+def test_same_class_finds_duplicate_therapy():
+    assert formulary().same_class("doxycycline", "lymecycline")
+    assert not formulary().same_class("doxycycline", "amoxicillin")
+
+
+def test_search_by_name_prefix():
+    names = [medicine.id for medicine in formulary().search("clob")]
+    assert names[:2] == ["clobetasone-butyrate", "clobetasol-propionate"] or set(names) >= {
+        "clobetasone-butyrate",
+        "clobetasol-propionate",
+    }
+    assert [m.id for m in formulary().search("penicillin")] == ["phenoxymethylpenicillin"]
+
+
+def test_isotretinoin_is_flagged_for_pregnancy_prevention():
+    isotretinoin = formulary()["isotretinoin-oral"]
+    assert isotretinoin.pregnancy_prevention_programme
+    assert isotretinoin.pregnancy.category == "contraindicated"
+    assert not any(medicine.controlled_substance for medicine in formulary().medicines)
+
+
+def _copy_with(tmp_path: Path, change) -> Path:
+    data = json.loads(Path("prescriptions/formulary.json").read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "formulary.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_malformed_atc_code_is_refused(tmp_path):
+    path = _copy_with(tmp_path, lambda data: data[0].update(atc=["D07A"]))
+    with pytest.raises(FormularyError, match="ATC code"):
+        load_formulary(formulary_path=path)
+
+
+def test_a_duplicated_id_is_refused(tmp_path):
+    path = _copy_with(tmp_path, lambda data: data.append(dict(data[0])))
+    with pytest.raises(FormularyError, match="share the id"):
+        load_formulary(formulary_path=path)
+
+
+def test_a_file_that_is_not_json_is_refused(tmp_path):
+    path = tmp_path / "formulary.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(FormularyError, match="cannot be read as JSON"):
+        load_formulary(formulary_path=path)
+
+
+def test_an_unknown_medicine_is_an_error_not_a_clean_check():
+    with pytest.raises(KeyError):
+        formulary().interactions_between(["doxycycline", "no-such-drug"])
