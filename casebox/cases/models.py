@@ -42,13 +42,25 @@ class PhotoStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+# Columns the queue listings filter and sort on besides the index's key (PostgreSQL only).
+QUEUE_INDEX_INCLUDE = ["priority", "id", "claim_expires_at", "claimed_by_id", "body_site"]
+
+
 class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
     """A patient's request for a specialist opinion on one skin problem."""
 
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_patient_created", "patient_id", "created_at"),
-        Index("ix_cases_queue_status_due", "queue", "status", "sla_due_at"),
+        # Covers the queue listings' filters and sort key, so PostgreSQL pages a queue
+        # with an index-only scan (see casebox.queues.operations.list_queue_cases).
+        Index(
+            "ix_cases_queue_status_due",
+            "queue",
+            "status",
+            "sla_due_at",
+            postgresql_include=QUEUE_INDEX_INCLUDE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
