@@ -1,10 +1,21 @@
-"""The SQLAlchemy handle, the model base and the per-dialect connection setup."""
+"""The SQLAlchemy handle, the model base and the per-dialect connection setup.
+
+Transactions on SQLite begin IMMEDIATE: they take the database's one write lock at
+BEGIN, so two writers queue up instead of deadlocking when a deferred read upgrades to
+a write. A unit of work that only reads can say so with :func:`read_only_transaction`:
+on SQLite it begins DEFERRED (in WAL mode a reader takes no lock at all, so it neither
+waits for a writer nor holds one up) with ``PRAGMA query_only`` set, so that any write
+in it fails at once instead of attempting the upgrade; on PostgreSQL it is a READ ONLY
+transaction, with the same guarantee.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
@@ -75,7 +86,43 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+# The execution option that marks a connection's transaction as read-only.
+READ_ONLY_OPTION: Final = "casebox_read_only"
+# Connection.info key: whether PRAGMA query_only is on for this SQLite connection.
+_QUERY_ONLY: Final = "casebox.sqlite_query_only"
+
+
+@contextmanager
+def read_only_transaction() -> Iterator[None]:
+    """Run the body's reads in a transaction of their own that can never write.
+
+    It must begin the session's unit of work (raises RuntimeError inside a transaction,
+    which may already hold locks or pending writes) and ends it: committed when the body
+    returns, rolled back when it raises. Use it only for reads that lead to no write in
+    the same transaction; a write in it raises (SQLite: "attempt to write a readonly
+    database"; PostgreSQL: "cannot execute ... in a read-only transaction").
+    """
+    session = db.session()
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only transaction must start a unit of work of its own")
+    session.connection(execution_options={READ_ONLY_OPTION: True})
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
 @event.listens_for(Engine, "begin")
-def _begin_immediate_on_sqlite(connection: Any) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(connection: Any) -> None:
+    read_only = bool(connection.get_execution_options().get(READ_ONLY_OPTION, False))
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        if connection.info.get(_QUERY_ONLY, False) != read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only={'ON' if read_only else 'OFF'}")
+            connection.info[_QUERY_ONLY] = read_only
+        # A read-only transaction is DEFERRED: it never takes the write lock.
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+    elif dialect == "postgresql" and read_only:
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")

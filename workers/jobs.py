@@ -15,15 +15,19 @@ from rq.job import Job
 
 from casebox.analysis import operations as analysis
 from casebox.cases import pipeline
-from casebox.database import db
+from casebox.database import db, read_only_transaction
 
 log = logging.getLogger(__name__)
 
 
 def normalize_photo(photo_id: str) -> str | None:
-    """Job: derivatives and status for one uploaded photo."""
-    pending = pipeline.pending_photo(photo_id)
-    db.session.commit()  # end the read; the image work holds no database lock
+    """Job: derivatives and status for one uploaded photo.
+
+    The first read takes no lock (a read-only transaction); the image work runs outside
+    any transaction; the store re-reads the row in a write transaction and checks it.
+    """
+    with read_only_transaction():
+        pending = pipeline.pending_photo(photo_id)
     if pending is None:
         return None
     status = pipeline.store_normalized(pending, pipeline.develop(pending))
@@ -32,13 +36,23 @@ def normalize_photo(photo_id: str) -> str | None:
 
 
 def process_case(case_id: str) -> str | None:
-    """Job: take a submitted case through processing to its review queue."""
-    if pipeline.start_processing(case_id):
-        db.session.commit()  # staff and patient see "processing" while the work runs
-    for photo_id in pipeline.photos_to_normalize(case_id):
-        normalize_photo(photo_id)
-    plan = pipeline.case_analysis_plan(case_id)
-    db.session.commit()  # the model runs outside any transaction too
+    """Job: take a submitted case through processing to its review queue.
+
+    Two short write transactions, "processing" first and then the analyses with the
+    routing; what the model has to see is read between them without a lock (a
+    read-only transaction, which may load the model), and the model runs outside any
+    transaction.
+    """
+    pipeline.start_processing(case_id)
+    db.session.commit()  # staff and patient see "processing" while the work runs
+    with read_only_transaction():
+        waiting = pipeline.photos_to_normalize(case_id)  # normally none
+        plan = None if waiting else pipeline.case_analysis_plan(case_id)
+    if waiting:
+        for photo_id in waiting:
+            normalize_photo(photo_id)
+        with read_only_transaction():
+            plan = pipeline.case_analysis_plan(case_id)
     predictions = analysis.predict(plan) if plan else {}
     status = pipeline.finish_processing(case_id, predictions)
     db.session.commit()

@@ -141,7 +141,7 @@ def _run_model(
     model: LesionModel, review_key: str, review_sha256: str, metadata: LesionMetadata
 ) -> Prediction:
     review = services.object_store().get(review_key, sha256=review_sha256)
-    return model.predict(Image.open(io.BytesIO(review)).convert("RGB"), metadata)
+    return model.predict(Image.open(io.BytesIO(review)), metadata)  # predict converts to RGB
 
 
 def _store(photo: Photo, prediction: Prediction) -> PhotoAnalysis:
