@@ -41,8 +41,11 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# review_reads needs a PostgreSQL server (default: the local one; see its --help).
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/case_reads.py
+	$(BIN)/python benchmarks/review_reads.py
+	$(BIN)/python benchmarks/pipeline_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
