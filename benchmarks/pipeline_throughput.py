@@ -3,9 +3,11 @@
 Every case has three 4032x3024 phone-sized JPEGs (``synthetic_lesion_photo``: skin
 grain and a lesion, about 6.6 MB each), views regional, close_up and dermoscopic. The
 script starts the embedded Redis and two real ``casebox worker`` processes (forking RQ
-workers, as ``casebox serve`` runs them) on a fresh SQLite database in a temp dir, runs
-the outbox relay in-process (``run_relay``, as ``casebox relay`` does), and drives the
-API through the Flask test client. Loopback and Unix sockets only. It measures:
+workers, as ``casebox serve`` runs them) on a fresh SQLite database in a temp dir (or,
+with ``--database-url``, on a PostgreSQL database that it drops and creates afresh, and
+drops again at the end), runs the outbox relay in-process (``run_relay``, as ``casebox
+relay`` does), and drives the API through the Flask test client. Loopback and Unix
+sockets only. It measures:
 
 1. Throughput: N cases are created and their photos uploaded while the relay is off,
    so nothing is queued yet. The clock starts when the relay starts, the photos are
@@ -36,6 +38,7 @@ Prints figures only; it asserts nothing. About 2.5 minutes with the defaults on 
 
     .venv/bin/python benchmarks/pipeline_throughput.py [--cases 20] [--latency-cases 20]
         [--rate 1] [--workers 2] [--floor-photos 15] [--naive-photos 9] [--keep-data]
+        [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/casebox_bench_pipeline]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import io
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import shutil
 import sqlite3
@@ -68,8 +72,8 @@ from redis import Redis
 from rq import Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Connection, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -221,21 +225,34 @@ class RelayThread:
 
 
 class StatusReader:
-    """Status counts read in autocommit mode, so polling never takes SQLite's write lock.
+    """Status counts read in autocommit mode, outside the application's sessions.
 
-    casebox opens every SQLite transaction with BEGIN IMMEDIATE; polling through the
-    application would queue behind the workers' jobs and hold up their commits.
+    Polling this often must not take locks or add transactions of the application's
+    own: each read is one statement on a connection of its own, in autocommit mode.
     """
 
     def __init__(self, database_url: str) -> None:
-        path = make_url(database_url).database
-        if not path:
-            raise ValueError("a file-backed SQLite database is needed")
-        self._connection = sqlite3.connect(path, isolation_level=None, timeout=15)
+        url = make_url(database_url)
+        self._sqlite: sqlite3.Connection | None = None
+        self._postgres: Connection | None = None
+        if url.get_backend_name() == "sqlite":
+            if not url.database:
+                raise ValueError("a file-backed SQLite database is needed")
+            self._sqlite = sqlite3.connect(url.database, isolation_level=None, timeout=15)
+        else:
+            engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
+            self._postgres = engine.connect()
 
     def _statuses(self, sql: str, case_ids: list[str]) -> Counter[str]:
-        marks = ", ".join("?" * len(case_ids))
-        rows = self._connection.execute(sql.format(marks=marks), case_ids).fetchall()
+        if self._sqlite is not None:
+            marks = ", ".join("?" * len(case_ids))
+            rows = self._sqlite.execute(sql.format(marks=marks), case_ids).fetchall()
+        else:
+            assert self._postgres is not None
+            names = [f"id{number}" for number in range(len(case_ids))]
+            marks = ", ".join(f":{name}" for name in names)
+            query = text(sql.format(marks=marks))
+            rows = self._postgres.execute(query, dict(zip(names, case_ids, strict=True))).all()
         return Counter(str(value).lower() for (value,) in rows)
 
     def photos(self, case_ids: list[str]) -> Counter[str]:
@@ -258,7 +275,38 @@ class StatusReader:
         return self._statuses("SELECT status FROM cases WHERE public_id IN ({marks})", case_ids)
 
     def close(self) -> None:
-        self._connection.close()
+        if self._sqlite is not None:
+            self._sqlite.close()
+        if self._postgres is not None:
+            self._postgres.close()
+            self._postgres.engine.dispose()
+
+
+# --- the benchmark's own PostgreSQL database ---------------------------------------------
+
+
+def own_database_name(url: str) -> str:
+    """The database's name, if it is one this benchmark may drop and create; else exit."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit("--database-url must be a PostgreSQL URL (postgresql+psycopg://...)")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or name in (
+        "test", "postgres", "template0", "template1",
+    ):  # fmt: skip
+        raise SystemExit(f"refusing to drop and recreate the database {name!r}: name another one")
+    return name
+
+
+def recreate_database(url: str, *, create: bool = True) -> None:
+    """Drop the benchmark's own PostgreSQL database and (unless told not to) create it."""
+    name = own_database_name(url)
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
 
 
 def photos_ready(reader: StatusReader, case_ids: list[str]) -> Callable[[], bool]:
@@ -545,6 +593,7 @@ class Reference:
     wall: float
     photos: int
     note: str = ""
+    cpu: float = float("nan")  # CPU seconds of the timed loop (this process)
 
     @property
     def photos_per_second(self) -> float:
@@ -559,7 +608,7 @@ def measure_floor(manifest: ModelManifest, photos: list[bytes], count: int) -> R
     model.predict(Image.open(io.BytesIO(photos[0])), METADATA)  # warm-up, not timed
     steps: dict[str, list[float]] = {"decode (draft)": [], "model run": []}
     sizes = set()
-    wall_start = time.perf_counter()
+    wall_start, cpu_start = time.perf_counter(), time.process_time()
     for index in range(count):
         t0 = time.perf_counter()
         image = Image.open(io.BytesIO(photos[index % len(photos)]))
@@ -571,28 +620,31 @@ def measure_floor(manifest: ModelManifest, photos: list[bytes], count: int) -> R
         steps["decode (draft)"].append(t1 - t0)
         steps["model run"].append(t2 - t1)
         sizes.add(image.size)
-    wall = time.perf_counter() - wall_start
+    wall, cpu = time.perf_counter() - wall_start, time.process_time() - cpu_start
     decoded = ", ".join(f"{w}x{h}" for w, h in sorted(sizes))
     note = f"draft decoded to {decoded}; model load (sha256 + session) {load * 1000:.0f} ms"
-    return Reference(steps=steps, wall=wall, photos=count, note=note)
+    return Reference(steps=steps, wall=wall, photos=count, note=note, cpu=cpu)
 
 
-def _floor_process(manifest: ModelManifest, photos: list[bytes], count: int) -> float:
-    return measure_floor(manifest, photos, count).wall
+def _floor_process(manifest: ModelManifest, photos: list[bytes], count: int) -> tuple[float, float]:
+    floor = measure_floor(manifest, photos, count)
+    return floor.wall, floor.cpu
 
 
 def measure_parallel_floor(
     manifest: ModelManifest, photos: list[bytes], count: int, processes: int
-) -> float:
-    """Photos/s of the floor loop run in ``processes`` processes at once, as the workers run.
+) -> tuple[float, float]:
+    """The floor loop run in ``processes`` processes at once, as the workers run.
 
     Each process loads its own model first (outside its timed loop) and does ``count``
-    photos; the rate is all photos over the slowest process's loop time.
+    photos; the rate is all photos over the slowest process's loop time. Returns that
+    rate (photos/s) and the CPU seconds per photo, over all processes.
     """
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
-        walls = pool.starmap(_floor_process, [(manifest, photos, count)] * processes)
-    return count * processes / max(walls)
+        results = pool.starmap(_floor_process, [(manifest, photos, count)] * processes)
+    walls, cpus = zip(*results, strict=True)
+    return count * processes / max(walls), sum(cpus) / (count * processes)
 
 
 def naive_derivatives(image: Image.Image) -> tuple[Image.Image, bytes, bytes]:
@@ -654,14 +706,20 @@ def print_report(
     latency: Latency,
     floor: Reference,
     parallel_floor: float,
+    parallel_floor_cpu: float,
     naive: Reference,
 ) -> None:
     workers = args.workers
     print("\n=== setup ===")
+    if args.database_url:
+        server = make_url(args.database_url)
+        database = f"PostgreSQL ({server.host}:{server.port or 5432}/{server.database}, fresh)"
+    else:
+        database = "SQLite (WAL; writes BEGIN IMMEDIATE, reads DEFERRED) in a temp dir"
     print(
         f"server: {workers} `casebox worker` processes (forking RQ workers, 1 ONNX thread "
-        f"each), outbox relay in-process (run_relay, 0.2 s poll), SQLite (WAL, BEGIN "
-        f"IMMEDIATE) and embedded Redis (Unix socket) in a temp dir; API via the Flask "
+        f"each), outbox relay in-process (run_relay, 0.2 s poll), {database}, embedded "
+        f"Redis (Unix socket) in a temp dir; API via the Flask "
         f"test client in this process; {os.cpu_count()} cores "
         f"({platform.machine()}), Python {platform.python_version()}, Pillow "
         f"{PIL.__version__}, onnxruntime {onnxruntime.__version__}"
@@ -697,9 +755,10 @@ def print_report(
         f"{t.worker_cpu / t.photos * 1000:.0f} ms per photo; this process (relay, polling, "
         f"submits) {t.own_cpu:.1f} core-s"
     )
+    others = t.cpu_busy * (os.cpu_count() or 1) * t.total_seconds - t.worker_cpu - t.own_cpu
     print(
-        f"       whole machine {t.cpu_busy * 100:.0f} % busy (other load included; "
-        f"loadavg before: {t.load_before})"
+        f"       whole machine {t.cpu_busy * 100:.0f} % busy (other load included: about "
+        f"{max(0.0, others):.1f} core-s; loadavg before: {t.load_before})"
     )
     jobs = [j for r in t.records for j in r.normalize_jobs]
     case_jobs = [r.case_job for r in t.records if r.case_job]
@@ -757,7 +816,10 @@ def print_report(
     pipeline = t.photos_per_second
     ideal = floor.photos_per_second * workers
     fraction = pipeline / parallel_floor
-    print(f"  the same floor loop in {workers} processes at once: {parallel_floor:.2f} photos/s")
+    print(
+        f"  the same floor loop in {workers} processes at once: {parallel_floor:.2f} photos/s, "
+        f"{parallel_floor_cpu * 1000:.0f} ms CPU per photo"
+    )
     print("\n=== summary ===")
     rows = [
         ("pipeline throughput (uploads excluded)", f"{pipeline:.2f} photos/s"),
@@ -765,6 +827,12 @@ def print_report(
         (
             f"pipeline / floor ({workers} processes)  [headline]",
             f"{fraction:.2f}  (target >= 0.6: {'met' if fraction >= 0.6 else 'NOT met'})",
+        ),
+        (
+            "CPU per photo: floor / pipeline workers",
+            f"{parallel_floor_cpu / (t.worker_cpu / t.photos):.2f}  "
+            f"({parallel_floor_cpu * 1000:.0f} / {t.worker_cpu / t.photos * 1000:.0f} ms; "
+            f"leaves out waits and other load)",
         ),
         (f"floor (1 process) x {workers}", f"{ideal:.2f} photos/s"),
         (f"pipeline / (floor x {workers})", f"{pipeline / ideal:.2f}"),
@@ -798,8 +866,18 @@ def main() -> None:
     parser.add_argument("--naive-photos", type=int, default=9)
     parser.add_argument("--distinct-photos", type=int, default=6, help="JPEGs generated")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per wait")
-    parser.add_argument("--keep-data", action="store_true", help="keep the temp data dir")
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the temp data dir (and the database)"
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database of the benchmark's own, dropped and created afresh "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/casebox_bench_pipeline); "
+        "default: SQLite in the temp dir",
+    )
     args = parser.parse_args()
+    if args.database_url:
+        own_database_name(args.database_url)  # refuse a database that is not ours first
 
     start = time.perf_counter()
     photos = [synthetic_lesion_photo(seed, size=PHONE_SIZE) for seed in range(args.distinct_photos)]
@@ -813,11 +891,13 @@ def main() -> None:
     reader: StatusReader | None = None
     app: Flask | None = None
     try:
+        if args.database_url:
+            recreate_database(args.database_url)
         redis_server.start()
         env = {
             **os.environ,
             "CASEBOX_DATA_DIR": str(data_dir),
-            "CASEBOX_DATABASE_URL": f"sqlite:///{data_dir / 'casebox.db'}",
+            "CASEBOX_DATABASE_URL": args.database_url or f"sqlite:///{data_dir / 'casebox.db'}",
             "CASEBOX_REDIS_URL": redis_server.url,
             "CASEBOX_STORAGE_URL": f"file://{data_dir / 'objects'}",
             "CASEBOX_SECRET_KEY": "bench-" + "k" * 40,
@@ -866,12 +946,18 @@ def main() -> None:
         redis_server.stop()
         if not args.keep_data:
             shutil.rmtree(data_dir, ignore_errors=True)
+            if args.database_url:
+                recreate_database(args.database_url, create=False)
     print(f"3. floor, {args.floor_photos} photos (workers stopped)")
     floor = measure_floor(manifest, photos, args.floor_photos)
-    parallel_floor = measure_parallel_floor(manifest, photos, args.floor_photos, args.workers)
+    parallel_floor, parallel_floor_cpu = measure_parallel_floor(
+        manifest, photos, args.floor_photos, args.workers
+    )
     print(f"4. naive, {args.naive_photos} photos")
     naive = measure_naive(manifest, photos, args.naive_photos)
-    print_report(args, photos, throughput, latency, floor, parallel_floor, naive)
+    print_report(
+        args, photos, throughput, latency, floor, parallel_floor, parallel_floor_cpu, naive
+    )
     kept = f"; data kept in {data_dir}" if args.keep_data else ""
     print(f"\n(total {time.perf_counter() - start:.0f} s{kept})")
 

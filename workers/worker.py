@@ -11,6 +11,7 @@ an abandoned one.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import cv2
@@ -19,7 +20,10 @@ from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
 
+from casebox.analysis.lesion_model import lesion_model
 from casebox.database import db
+
+log = logging.getLogger(__name__)
 
 
 class PipelineWorker(SimpleWorker):
@@ -37,6 +41,20 @@ class PipelineWorker(SimpleWorker):
         # One thread per worker for OpenCV, as for ONNX Runtime (casebox.analysis.lesion_model):
         # scale out with worker processes, so N workers never oversubscribe N cores.
         cv2.setNumThreads(1)
+        self._load_model()
+
+    def _load_model(self) -> None:
+        """Open the lesion model now, so the first case does not wait for it.
+
+        Best effort: a model that does not load is logged here, and every job that needs
+        it then fails and is retried as usual (ending in processing_failed), so a broken
+        model file is reported on the cases rather than stopping the worker.
+        """
+        settings = self.app.extensions["casebox.settings"]
+        try:
+            lesion_model(settings.models_dir, settings.lesion_model)
+        except Exception:
+            log.exception("the lesion model did not load; jobs that need it will fail")
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
         with self.app.app_context():

@@ -62,7 +62,7 @@ def make_derivatives(original: bytes, *, max_pixels: int) -> Derivatives:
     upright = image if orientation == 1 else ImageOps.exif_transpose(image)
     colour = to_srgb(upright, icc_profile if isinstance(icc_profile, bytes) else None)
     review = _resized(colour, fit_within(decoded_upright, REVIEW_LONG_EDGE))
-    thumb = _resized(review, fit_within(full_size_upright, THUMB_LONG_EDGE))
+    thumb = _resized(review, fit_within(full_size_upright, THUMB_LONG_EDGE), reducing_gap=2.0)
     return Derivatives(
         # Huffman optimisation would save about 5% of the review's size for 30 ms a photo.
         review=_jpeg(review, REVIEW_QUALITY, _REVIEW_SUBSAMPLING, optimize=False),
@@ -129,11 +129,15 @@ def _on_white(image: Image.Image) -> Image.Image:
     return background
 
 
-def _resized(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+def _resized(
+    image: Image.Image, size: tuple[int, int], *, reducing_gap: float = 3.0
+) -> Image.Image:
     if image.size == size:
         return image
-    # reducing_gap shrinks by whole factors first (fast), then Lanczos does the rest.
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # reducing_gap shrinks by whole factors first (fast), then Lanczos does the rest: at
+    # 3 the result is almost indistinguishable from Lanczos alone, at 2 (enough for a
+    # 320-pixel thumbnail, 40% faster: 7 against 12 ms from 2016 px) within 4 levels.
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=reducing_gap)
 
 
 def _jpeg(image: Image.Image, quality: int, subsampling: int, *, optimize: bool) -> bytes:
