@@ -7,8 +7,9 @@ Bundle, PDF) are functions of it alone, so they can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class MedicationLine:
 class PrescriptionDocument:
     """Everything a pharmacy must see to dispense, as signed."""
 
-    prescription_id: str  # human-readable, with an ISO 7064 MOD 97-10 check, e.g. "RX-2026-000123-45"
+    prescription_id: str  # readable, ISO 7064 MOD 97-10 checked, e.g. "RX-12345-67890-12"
     access_code: str  # random 256-bit, URL-safe; together with the id it opens verification
     verification_url: str  # where a pharmacy checks it (carries id and access code)
     issued_at: datetime  # timezone-aware, UTC
@@ -73,3 +74,33 @@ class PrescriptionDocument:
     pharmacy: Organisation | None
     medication: MedicationLine
     warnings_overridden: tuple[str, ...] = ()  # reasons recorded for overridden warnings
+
+
+def document_to_json(doc: PrescriptionDocument) -> dict[str, Any]:
+    """The document as JSON-ready data, stored with the prescription when it is signed."""
+    data: dict[str, Any] = asdict(doc)
+    data["issued_at"] = doc.issued_at.isoformat()
+    data["valid_until"] = doc.valid_until.isoformat()
+    data["patient"]["date_of_birth"] = doc.patient.date_of_birth.isoformat()
+    data["warnings_overridden"] = list(doc.warnings_overridden)
+    return data
+
+
+def document_from_json(data: dict[str, Any]) -> PrescriptionDocument:
+    """The stored document back as a value (the inverse of :func:`document_to_json`)."""
+    patient = dict(data["patient"])
+    patient["date_of_birth"] = date.fromisoformat(patient["date_of_birth"])
+    pharmacy = data.get("pharmacy")
+    return PrescriptionDocument(
+        prescription_id=data["prescription_id"],
+        access_code=data["access_code"],
+        verification_url=data["verification_url"],
+        issued_at=datetime.fromisoformat(data["issued_at"]),
+        valid_until=date.fromisoformat(data["valid_until"]),
+        prescriber=Prescriber(**data["prescriber"]),
+        patient=PatientDetails(**patient),
+        clinic=Organisation(**data["clinic"]),
+        pharmacy=Organisation(**pharmacy) if pharmacy else None,
+        medication=MedicationLine(**data["medication"]),
+        warnings_overridden=tuple(data.get("warnings_overridden", ())),
+    )
