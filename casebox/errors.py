@@ -48,6 +48,20 @@ class Forbidden(CaseboxError):
     title = "Not allowed"
 
 
+class SecondFactorRequired(Forbidden):
+    """The operation needs a confirmed authenticator app, and the user has none."""
+
+    slug = "second-factor-required"
+    title = "Second factor required"
+
+
+class SecondFactorRejected(Forbidden):
+    """The authenticator code is wrong, outside the accepted window or already used."""
+
+    slug = "second-factor-rejected"
+    title = "Second factor not accepted"
+
+
 class NotFound(CaseboxError):
     """The object does not exist or the caller may not know that it exists."""
 

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Date, Enum, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casebox.database import UTCDateTime, db, new_public_id, utcnow
@@ -43,6 +43,12 @@ class User(db.Model, UserMixin):  # type: ignore[name-defined]  # Flask-SQLAlche
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # TOTP second factor (casebox.accounts.mfa): the secret sealed under the data key,
+    # when the user proved their app holds it (None: enrolment pending or none), and
+    # the last time step accepted, so that each code opens exactly one action.
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary())
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger())
 
     patient: Mapped[PatientProfile | None] = relationship(back_populates="user", uselist=False)
 

@@ -63,3 +63,38 @@ class ConsentStatusSchema(Schema):
     version = fields.String(dump_only=True, allow_none=True)
     accepted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     current_version = fields.String(dump_only=True)
+
+
+class TotpCodeSchema(Schema):
+    code = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Regexp(
+            r"^\d{3} ?\d{3}$", error="Enter the 6-digit code shown by your authenticator app."
+        ),
+        metadata={"description": "The current 6-digit code (a space in the middle is allowed)."},
+    )
+
+
+class TotpEnrolmentSchema(Schema):
+    secret = fields.String(
+        dump_only=True, metadata={"description": "Base32 secret for manual entry; shown once."}
+    )
+    provisioning_uri = fields.String(
+        dump_only=True, metadata={"description": "otpauth:// URI that the QR code encodes."}
+    )
+    qr_svg = fields.String(dump_only=True, metadata={"description": "The QR code as SVG."})
+    issuer = fields.String(dump_only=True)
+    algorithm = fields.String(dump_only=True)
+    digits = fields.Integer(dump_only=True)
+    period = fields.Integer(dump_only=True)
+
+
+class MfaStatusSchema(Schema):
+    enrolled = fields.Boolean(
+        dump_only=True, metadata={"description": "A confirmed authenticator app is set up."}
+    )
+    pending = fields.Boolean(
+        dump_only=True, metadata={"description": "An enrolment waits for its first code."}
+    )
+    confirmed_at = fields.AwareDateTime(dump_only=True, allow_none=True)

@@ -27,6 +27,7 @@ class CaseboxApi(Api):
 
 def init_app(app: Flask) -> None:
     """Register the API blueprints, the OpenAPI document and the error handlers."""
+    from casebox.accounts.mfa_routes import blp as mfa_blp
     from casebox.accounts.routes import blp as accounts_blp
     from casebox.annotations.routes import blp as annotations_blp
     from casebox.assessments.routes import blp as assessments_blp
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
     )
     api = CaseboxApi(app)
     api.register_blueprint(accounts_blp)
+    api.register_blueprint(mfa_blp)
     api.register_blueprint(cases_blp)
     api.register_blueprint(queues_blp)
     api.register_blueprint(review_blp)
