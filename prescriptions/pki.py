@@ -23,7 +23,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from pyhanko.sign.signers import SimpleSigner
@@ -72,26 +72,35 @@ def ensure_development_pki(
 ) -> SigningIdentity:
     """Create (once) a local CA and the clinic's signing certificate in ``directory``; load it."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ca_cert_path = directory / CA_CERT
     with _locked(directory / ".lock"):
-        ca_key_path, ca_cert_path = directory / CA_KEY, directory / CA_CERT
-        if not (ca_key_path.exists() and ca_cert_path.exists()):
-            ca_key = ec.generate_private_key(ec.SECP256R1())
-            _write_private(ca_key_path, _key_pem(ca_key))
-            _write_private(ca_cert_path, _cert_pem(_issue_ca(ca_key, clinic_name)))
-            # A new CA invalidates any signing certificate left from an older one.
-            (directory / SIGNING_CERT).unlink(missing_ok=True)
-        ca_cert = _read_certificate(ca_cert_path)
-
-        key_path, cert_path = directory / SIGNING_KEY, directory / SIGNING_CERT
-        if not (key_path.exists() and cert_path.exists()) or _expiring(
-            _read_certificate(cert_path)
+        if not ((directory / CA_KEY).exists() and ca_cert_path.exists()):
+            _create_ca(directory, clinic_name)
+        cert_path = directory / SIGNING_CERT
+        if (
+            not (directory / SIGNING_KEY).exists()
+            or not cert_path.exists()
+            or _expiring(_read_certificate(cert_path))
         ):
-            ca_key = _read_private_key(ca_key_path, None)
-            key = ec.generate_private_key(ec.SECP256R1())
-            certificate = _issue_signing_certificate(key, ca_key, ca_cert, clinic_name)
-            _write_private(key_path, _key_pem(key))
-            _write_private(cert_path, _cert_pem(certificate))
-    return load_signing_identity(key_path, cert_path, [ca_cert_path])
+            _create_signing_certificate(directory, clinic_name)
+    return load_signing_identity(directory / SIGNING_KEY, cert_path, [ca_cert_path])
+
+
+def _create_ca(directory: Path, clinic_name: str) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    _write_private(directory / CA_KEY, _key_pem(key))
+    _write_private(directory / CA_CERT, _cert_pem(_issue_ca(key, clinic_name)))
+    # A new CA invalidates any signing certificate left from an older one.
+    (directory / SIGNING_CERT).unlink(missing_ok=True)
+
+
+def _create_signing_certificate(directory: Path, clinic_name: str) -> None:
+    ca_key = _read_private_key(directory / CA_KEY, None)
+    ca_cert = _read_certificate(directory / CA_CERT)
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = _issue_signing_certificate(key, ca_key, ca_cert, clinic_name)
+    _write_private(directory / SIGNING_KEY, _key_pem(key))
+    _write_private(directory / SIGNING_CERT, _cert_pem(certificate))
 
 
 def load_signing_identity(
@@ -285,8 +294,6 @@ def _read_private_key(path: Path, passphrase: bytes | None) -> SigningKey:
 
 
 def _signing_key(key: object, path: Path) -> SigningKey:
-    if isinstance(key, ed448.Ed448PrivateKey):
-        raise SigningIdentityError(f"{path.name}: Ed448 keys are not supported for PAdES")
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+    if not isinstance(key, SigningKey):
         raise SigningIdentityError(f"{path.name}: not a signing key (RSA, EC or Ed25519)")
     return key
