@@ -147,13 +147,29 @@ def user() -> None:
     default=None,
     help="Specialists: comma-separated review queues to work (default: every queue).",
 )
+@click.option("--pharmacy", default=None, help="Pharmacists: the id of their pharmacy.")
+@click.option(
+    "--licence",
+    nargs=3,
+    default=None,
+    metavar="NUMBER AUTHORITY SYSTEM",
+    help="Specialists: the prescriber licence (number, issuing authority, identifier URI).",
+)
 def user_create(
-    email: str, role: str, name: str | None, password_stdin: bool, queues: str | None
+    email: str,
+    role: str,
+    name: str | None,
+    password_stdin: bool,
+    queues: str | None,
+    pharmacy: str | None,
+    licence: tuple[str, str, str] | None,
 ) -> None:
     """Create an account of any role."""
     from casebox.accounts.operations import create_user
     from casebox.database import db as database
     from casebox.review.memberships import all_queue_names, set_queues
+    from prescriptions.directory import attach_pharmacist, record_licence
+    from prescriptions.operations import find_pharmacy
 
     password = sys.stdin.readline().rstrip("\r\n")
     app = _app()
@@ -163,16 +179,45 @@ def user_create(
             if created.role == Role.SPECIALIST:
                 wanted = queues.split(",") if queues else all_queue_names()
                 set_queues(created, [name.strip() for name in wanted if name.strip()])
+            if pharmacy:
+                attach_pharmacist(created, find_pharmacy(pharmacy))
+            if licence:
+                number, authority, system = licence
+                record_licence(created, number=number, authority=authority, system=system)
             database.session.commit()
         except CaseboxError as error:
             raise click.ClickException(error.detail) from error
         click.echo(f"created {role} {created.email} ({created.public_id})")
 
 
+@main.group()
+def pharmacy() -> None:
+    """Pharmacies that receive prescriptions."""
+
+
+@pharmacy.command("create")
+@click.option("--name", required=True)
+@click.option("--address", required=True)
+@click.option("--phone", default=None)
+def pharmacy_create(name: str, address: str, phone: str | None) -> None:
+    """Register a pharmacy; prints its id (for ``user create --pharmacy``)."""
+    from casebox.database import db as database
+    from prescriptions.directory import create_pharmacy
+
+    app = _app()
+    with app.app_context():
+        try:
+            created = create_pharmacy(name, address, phone)
+            database.session.commit()
+        except CaseboxError as error:
+            raise click.ClickException(error.detail) from error
+        click.echo(f"created pharmacy {created.name} ({created.public_id})")
+
+
 @main.command()
 def demo() -> None:
     """Seed a demo clinic (idempotent) and print its logins."""
-    from casebox.demo import DEMO_ACCOUNTS, seed_demo
+    from casebox.demo import DEMO_ACCOUNTS, demo_totp_secret, seed_demo
 
     app = _app()
     with app.app_context():
@@ -180,9 +225,16 @@ def demo() -> None:
             seed_demo()
         except CaseboxError as error:
             raise click.ClickException(error.detail) from error
+        secret = demo_totp_secret()
     click.echo("Demo logins (development only):")
     for account in DEMO_ACCOUNTS:
         click.echo(f"  {account.role:<10} {account.email:<28} {account.password}")
+    if secret:
+        click.echo(f"The demo specialist signs prescriptions with an authenticator: {secret}")
+        click.echo(
+            "  add it to an authenticator app, or print the current code with: "
+            f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
+        )
 
 
 @main.group()

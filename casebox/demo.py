@@ -7,11 +7,13 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
+import pyotp
 from PIL import Image, ImageChops, ImageDraw
 from sqlalchemy import select
 
 from casebox import services
 from casebox.accounts.consent import current_consent
+from casebox.accounts.mfa import confirm_totp, start_totp_enrolment
 from casebox.accounts.models import Role, Sex, User
 from casebox.accounts.operations import create_user, register_patient
 from casebox.cases import operations as cases
@@ -20,6 +22,9 @@ from casebox.cases.models import PhotoView
 from casebox.database import db
 from casebox.errors import ConfigurationError
 from casebox.review.memberships import all_queue_names, set_queues
+from prescriptions.directory import attach_pharmacist, create_pharmacy, record_licence
+from prescriptions.models import PharmacyStaff
+from prescriptions.operations import nominate_pharmacy
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,40 @@ def _demo_photos(index: int) -> list[tuple[PhotoView, bytes]]:
     return photos
 
 
+DEMO_TOTP_FILE = "demo_totp_secret"
+
+
+def _demo_prescribing(users: dict[str, User]) -> None:
+    """A pharmacy with the demo pharmacist, the patient's nomination, and a specialist who
+    can sign: a licence and an authenticator whose secret is kept in the data dir."""
+    if db.session.scalar(
+        select(PharmacyStaff).where(PharmacyStaff.user_id == users["pharmacist"].id)
+    ):
+        return
+    pharmacy = create_pharmacy("Demo Pharmacy", "2 Market Square, Springfield", "+1 555 0100")
+    attach_pharmacist(users["pharmacist"], pharmacy)
+    nominate_pharmacy(users["patient"], pharmacy.public_id)
+    specialist = users["specialist"]
+    record_licence(
+        specialist,
+        number="DEMO-12345",
+        authority="Demo College of Physicians",
+        system="https://casebox.invalid/licences/demo",
+    )
+    enrolment = start_totp_enrolment(specialist)
+    confirm_totp(specialist, pyotp.TOTP(enrolment.secret).now())
+    path = services.settings().data_dir / DEMO_TOTP_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(enrolment.secret + "\n")
+    path.chmod(0o600)
+
+
+def demo_totp_secret() -> str | None:
+    """The demo specialist's authenticator secret, for an evaluator's app (development)."""
+    path = services.settings().data_dir / DEMO_TOTP_FILE
+    return path.read_text().strip() if path.exists() else None
+
+
 def seed_demo() -> None:
     """Create the demo accounts and, once, a draft and two submitted cases.
 
@@ -139,6 +178,7 @@ def seed_demo() -> None:
         raise ConfigurationError("Demo data is never created in production.")
     users = {account.role: _demo_user(account) for account in DEMO_ACCOUNTS}
     patient = users["patient"]
+    _demo_prescribing(users)
     if cases.list_own_cases(patient, page=1, per_page=1).total == 0:
         sites = (("left_forearm", True), ("left_forearm", True), ("right_cheek", False))
         for index, (site, submit) in enumerate(sites):

@@ -29,6 +29,15 @@ ENVIRONMENTS = ("development", "test", "production")
 
 
 @dataclass(frozen=True)
+class ClinicDetails:
+    """The organisation that issues prescriptions."""
+
+    name: str = "casebox demo clinic"
+    address: str = "1 Example Street, Springfield"
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the application and the workers need to know about their world."""
 
@@ -60,6 +69,14 @@ class Settings:
     stuck_after_seconds: int = 120
     # A specialist's hold on a case lapses after this long without renewal.
     claim_lease_minutes: int = 30
+    # The clinic as printed on prescriptions, and the address pharmacies verify them at.
+    clinic: ClinicDetails = field(default_factory=ClinicDetails)
+    public_url: str = "http://127.0.0.1:5000"
+    prescription_validity_days: int = 30
+    # A real PDF signing certificate (PEM key, certificate, chain); None: a development CA.
+    pdf_signing_key: Path | None = None
+    pdf_signing_cert: Path | None = None
+    pdf_signing_chain: tuple[Path, ...] = ()
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
@@ -124,6 +141,13 @@ class Settings:
             if env_vars.get("CASEBOX_MODELS_DIR")
             else None,
             lesion_model=env_vars.get("CASEBOX_LESION_MODEL", "ham10000_xception"),
+            clinic=ClinicDetails(
+                name=env_vars.get("CASEBOX_CLINIC_NAME", ClinicDetails.name),
+                address=env_vars.get("CASEBOX_CLINIC_ADDRESS", ClinicDetails.address),
+                phone=env_vars.get("CASEBOX_CLINIC_PHONE") or None,
+            ),
+            public_url=env_vars.get("CASEBOX_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+            **_pdf_signing(env_vars),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:
@@ -155,7 +179,22 @@ _INT_SETTINGS = {
     "CASEBOX_WORKER_MAINTENANCE_INTERVAL": "worker_maintenance_interval",
     "CASEBOX_STUCK_AFTER_SECONDS": "stuck_after_seconds",
     "CASEBOX_CLAIM_LEASE_MINUTES": "claim_lease_minutes",
+    "CASEBOX_PRESCRIPTION_VALIDITY_DAYS": "prescription_validity_days",
 }
+
+
+def _pdf_signing(env_vars: Mapping[str, str]) -> dict[str, Any]:
+    key, cert = env_vars.get("CASEBOX_PDF_SIGNING_KEY"), env_vars.get("CASEBOX_PDF_SIGNING_CERT")
+    if not key and not cert:
+        return {}
+    if not (key and cert):
+        raise ConfigurationError("set both CASEBOX_PDF_SIGNING_KEY and CASEBOX_PDF_SIGNING_CERT")
+    chain = env_vars.get("CASEBOX_PDF_SIGNING_CHAIN", "")
+    return {
+        "pdf_signing_key": Path(key),
+        "pdf_signing_cert": Path(cert),
+        "pdf_signing_chain": tuple(Path(part) for part in chain.split(",") if part),
+    }
 
 
 def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, Any]:

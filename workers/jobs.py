@@ -13,9 +13,11 @@ from typing import Any
 
 from rq.job import Job
 
+from casebox import services
 from casebox.analysis import operations as analysis
 from casebox.cases import pipeline
 from casebox.database import db, read_only_transaction
+from prescriptions import issuing
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,21 @@ def process_case(case_id: str) -> str | None:
     status = pipeline.finish_processing(case_id, predictions)
     db.session.commit()
     return str(status) if status else None
+
+
+def render_prescription_pdf(prescription_id: str) -> str | None:
+    """Job: render and sign a newly issued prescription's PDF, once.
+
+    Read without a lock, render and sign outside any transaction, then store it in a
+    short write transaction that keeps whichever run finished first.
+    """
+    with read_only_transaction():
+        document = issuing.pdf_to_render(prescription_id)
+    if document is None:
+        return None
+    key = issuing.store_pdf(prescription_id, issuing.make_pdf(document, services.settings()))
+    db.session.commit()
+    return key
 
 
 def on_final_failure(

@@ -12,7 +12,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from casebox import services
-from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED
+from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED, PRESCRIPTION_ISSUED
 
 DEFAULT_QUEUE = "casebox"
 # Well below the worker heartbeat TTL (monitoring interval + 60 s): a running job
@@ -34,6 +34,10 @@ TOPIC_JOBS: dict[str, JobSpec] = {
     ),
     CASE_SUBMITTED: JobSpec(
         "workers.jobs.process_case", lambda payload: f"process-case-{payload['case_id']}"
+    ),
+    PRESCRIPTION_ISSUED: JobSpec(
+        "workers.jobs.render_prescription_pdf",
+        lambda payload: f"prescription-pdf-{payload['prescription_id']}",
     ),
 }
 

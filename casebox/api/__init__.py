@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     from casebox.comparison.routes import blp as alignments_blp
     from casebox.queues.routes import blp as queues_blp
     from casebox.review.routes import blp as review_blp
+    from prescriptions.routes import blp as prescriptions_blp
 
     app.config.update(
         API_TITLE="casebox API",
@@ -61,6 +62,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(assessments_blp)
     api.register_blueprint(annotations_blp)
     api.register_blueprint(alignments_blp)
+    api.register_blueprint(prescriptions_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)
 

@@ -9,6 +9,7 @@ from casebox.outbox.models import OutboxEvent
 
 PHOTO_UPLOADED = "photo.uploaded"
 CASE_SUBMITTED = "case.submitted"
+PRESCRIPTION_ISSUED = "prescription.issued"
 
 
 def emit(topic: str, **payload: Any) -> OutboxEvent:

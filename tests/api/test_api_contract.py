@@ -13,6 +13,9 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/patients"),
     ("POST", "/api/v1/auth/tokens"),
     ("GET", "/api/v1/openapi.json"),
+    # Anyone holding a prescription's number and access code may check it.
+    ("GET", "/api/v1/prescriptions/verify"),
+    ("GET", "/api/v1/prescriptions/jwks.json"),
 }
 
 

@@ -1,0 +1,391 @@
+"""A prescription's life through the API: drafted and checked, signed with a second
+factor, received, accepted and dispensed by the patient's pharmacy, and verifiable."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from casebox.audit.models import AuditEvent
+from casebox.database import db, utcnow
+from prescriptions.identifiers import normalise_prescription_number
+from prescriptions.models import Prescription
+from prescriptions.pdf import verify_pdf_signature
+from prescriptions.pki import ensure_development_pki
+from prescriptions.signing import verify_bundle
+from tests.api.review_support import audit_actions
+from tests.prescriptions.prescribing_support import (
+    DOXYCYCLINE,
+    Prescribing,
+    licensed_specialist,
+    pharmacy_with_pharmacist,
+    prescribing,
+    render_pdfs,
+)
+from tests.support import ApiClient
+
+
+@pytest.fixture
+def rx(api: ApiClient) -> Prescribing:
+    return prescribing(api)
+
+
+def _reasons(draft: dict[str, Any]) -> list[dict[str, str]]:
+    """A reason for each of the draft's warnings."""
+    return [
+        {"key": f["key"], "reason": "Reviewed with the patient."}
+        for f in draft["safety"]
+        if f["severity"] == "warning"
+    ]
+
+
+def test_a_prescription_goes_from_draft_to_its_last_repeat(rx: Prescribing) -> None:
+    api = rx.api
+    draft = rx.draft()
+    assert draft.status_code == 201
+    assert draft.get_json()["status"] == "draft"
+    assert draft.get_json()["pharmacy"]["id"] == rx.pharmacy_id  # the patient's nomination
+    issued = rx.issued()
+    assert issued["status"] == "issued"
+    assert normalise_prescription_number(issued["number"]) == issued["number"]
+    assert issued["dispensed"] == {"count": 0, "of": 2}
+
+    mine = api.client.get(f"/api/v1/cases/{rx.case_id}/prescriptions", headers=rx.patient)
+    assert [item["number"] for item in mine.get_json()] == [issued["number"]]
+    inbox = api.client.get("/api/v1/pharmacy/prescriptions?status=issued", headers=rx.pharmacist)
+    assert [item["id"] for item in inbox.get_json()] == [issued["id"]]
+
+    assert rx.pharmacy_post(issued["id"], "accept").get_json()["status"] == "accepted"
+    first = rx.pharmacy_post(issued["id"], "dispense", dispense_number=1).get_json()
+    assert (first["status"], first["dispensed"]) == ("accepted", {"count": 1, "of": 2})
+    last = rx.pharmacy_post(issued["id"], "dispense", dispense_number=2).get_json()
+    assert (last["status"], last["dispensed"]) == ("dispensed", {"count": 2, "of": 2})
+    beyond = rx.pharmacy_post(issued["id"], "dispense", dispense_number=3)
+    assert beyond.status_code == 422
+    assert beyond.content_type == "application/problem+json"
+    history = api.client.get(f"/api/v1/prescriptions/{issued['id']}", headers=rx.prescriber)
+    actions = [(e["action"], e["dispense_number"]) for e in history.get_json()["history"]]
+    assert actions == [("issued", None), ("accepted", None), ("dispensed", 1), ("dispensed", 2)]
+
+
+def test_the_same_dispense_is_never_recorded_twice(rx: Prescribing) -> None:
+    issued = rx.issued()
+    rx.pharmacy_post(issued["id"], "accept")
+    assert rx.pharmacy_post(issued["id"], "dispense", dispense_number=1).status_code == 200
+    again = rx.pharmacy_post(issued["id"], "dispense", dispense_number=1)
+    assert again.status_code == 409
+    assert "1 of 2 dispensed" in again.get_json()["detail"]
+
+
+def test_concurrent_dispenses_of_one_supply_give_exactly_one_success(
+    app: Flask, rx: Prescribing
+) -> None:
+    issued = rx.issued(repeats=0)
+    rx.pharmacy_post(issued["id"], "accept")
+    statuses: list[int] = []
+    barrier = threading.Barrier(6)
+
+    def dispense() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(
+            f"/api/v1/pharmacy/prescriptions/{issued['id']}/dispense",
+            json={"dispense_number": 1},
+            headers=rx.pharmacist,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=dispense) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 5
+    with app.app_context():
+        stored = db.session.scalar(
+            select(Prescription).where(Prescription.public_id == issued["id"])
+        )
+        assert stored is not None and stored.dispensed_count == 1
+
+
+def test_signing_needs_a_valid_authenticator_code_used_once(rx: Prescribing) -> None:
+    draft = rx.draft(repeats=0).get_json()
+    overrides = _reasons(draft)
+    url = f"/api/v1/prescriptions/{draft['id']}/sign"
+    wrong = rx.api.client.post(
+        url, json={"totp_code": "000000", "overrides": overrides}, headers=rx.prescriber
+    )
+    assert wrong.status_code == 403
+    assert wrong.content_type == "application/problem+json"
+    code = rx.code()
+    signed = rx.api.client.post(
+        url, json={"totp_code": code, "overrides": overrides}, headers=rx.prescriber
+    )
+    assert signed.status_code == 200
+    second = rx.draft(repeats=0).get_json()
+    reused = rx.api.client.post(
+        f"/api/v1/prescriptions/{second['id']}/sign",
+        json={"totp_code": code, "overrides": _reasons(second)},
+        headers=rx.prescriber,
+    )
+    assert reused.status_code == 403
+    stored = rx.api.client.get(f"/api/v1/prescriptions/{second['id']}", headers=rx.prescriber)
+    assert stored.get_json()["status"] == "draft"
+
+
+def test_a_dose_above_the_maximum_is_refused(rx: Prescribing) -> None:
+    draft = rx.draft(dose={"amount": 300, "unit": "mg", "per": "day"}).get_json()
+    assert [(f["code"], f["severity"]) for f in draft["safety"]] == [
+        ("dose_above_maximum", "block")
+    ]
+    refused = rx.sign(draft["id"])
+    assert refused.status_code == 422
+    assert "above the formulary maximum" in refused.get_json()["detail"]
+
+
+def test_a_penicillin_allergy_blocks_amoxicillin(rx: Prescribing) -> None:
+    draft = rx.draft(
+        formulary_id="amoxicillin", strength="500 mg",
+        dose={"amount": 1500, "unit": "mg", "per": "day"}, quantity="21 capsules",
+        supply_days=7, repeats=0,
+    )  # fmt: skip
+    assert draft.status_code == 201
+    blocks = [f for f in draft.get_json()["safety"] if f["severity"] == "block"]
+    assert [f["code"] for f in blocks] == ["allergy"]
+    refused = rx.sign(draft.get_json()["id"])
+    assert refused.status_code == 422
+    assert "safety" in refused.get_json()["errors"]
+    after = rx.api.client.get(
+        f"/api/v1/prescriptions/{draft.get_json()['id']}", headers=rx.prescriber
+    )
+    assert after.get_json()["status"] == "draft"
+
+
+def test_warnings_are_signed_only_with_a_reason_which_is_recorded_and_audited(
+    app: Flask, rx: Prescribing
+) -> None:
+    draft = rx.draft(strength="50 mg", dose={"amount": 50, "unit": "mg", "per": "day"}).get_json()
+    warnings = [f for f in draft["safety"] if f["severity"] == "warning"]
+    assert [f["code"] for f in warnings] == ["dose_below_usual"]
+    refused = rx.sign(draft["id"])
+    assert refused.status_code == 422
+    assert "overrides" in refused.get_json()["errors"]
+    reasons = [{"key": f["key"], "reason": "Discussed risks; patient agrees."} for f in warnings]
+    signed = rx.sign(draft["id"], reasons)
+    assert signed.status_code == 200, signed.get_json()
+    recorded = [f for f in signed.get_json()["safety"] if f["severity"] == "warning"]
+    assert all(f["overridden"] and f["reason"] for f in recorded)
+    with app.app_context():
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "prescription.sign")
+        )
+        assert event is not None
+        assert sorted(event.details["overridden"]) == sorted(f["key"] for f in warnings)
+
+
+def test_a_pharmacy_sees_only_what_is_addressed_to_it(api: ApiClient, rx: Prescribing) -> None:
+    issued = rx.issued()
+    _, other = pharmacy_with_pharmacist(api, "Other Pharmacy")
+    assert api.client.get("/api/v1/pharmacy/prescriptions", headers=other).get_json() == []
+    hidden = api.client.get(f"/api/v1/prescriptions/{issued['id']}", headers=other)
+    assert hidden.status_code == 404
+    assert (
+        api.client.post(
+            f"/api/v1/pharmacy/prescriptions/{issued['id']}/accept", headers=other
+        ).status_code
+        == 404
+    )
+
+
+def test_a_rejected_prescription_returns_to_issued_and_can_be_sent_elsewhere(
+    api: ApiClient, rx: Prescribing
+) -> None:
+    issued = rx.issued()
+    rejected = rx.pharmacy_post(issued["id"], "reject", reason="Out of stock for two weeks.")
+    assert rejected.status_code == 200
+    assert rejected.get_json()["status"] == "issued"
+    assert rejected.get_json()["pharmacy"] is None
+    assert api.client.get("/api/v1/pharmacy/prescriptions", headers=rx.pharmacist).get_json() == []
+    other_id, other = pharmacy_with_pharmacist(api, "Other Pharmacy")
+    moved = api.client.put(
+        f"/api/v1/prescriptions/{issued['id']}/pharmacy",
+        json={"pharmacy_id": other_id},
+        headers=rx.prescriber,
+    )
+    assert moved.get_json()["pharmacy"]["id"] == other_id
+    history = [e["action"] for e in moved.get_json()["history"]]
+    assert history == ["issued", "rejected"]
+    assert moved.get_json()["history"][1]["reason"] == "Out of stock for two weeks."
+    assert (
+        api.client.post(
+            f"/api/v1/pharmacy/prescriptions/{issued['id']}/accept", headers=other
+        ).status_code
+        == 200
+    )
+
+
+def test_the_prescriber_cancels_only_before_a_pharmacy_accepts(rx: Prescribing) -> None:
+    first, second = rx.issued(), rx.issued()
+    url = "/api/v1/prescriptions/{}/cancel"
+    cancelled = rx.api.client.post(
+        url.format(first["id"]), json={"reason": "Wrong strength"}, headers=rx.prescriber
+    )
+    assert cancelled.get_json()["status"] == "cancelled"
+    rx.pharmacy_post(second["id"], "accept")
+    late = rx.api.client.post(
+        url.format(second["id"]), json={"reason": "Changed my mind"}, headers=rx.prescriber
+    )
+    assert late.status_code == 409
+    assert rx.pharmacy_post(first["id"], "accept").status_code == 409
+
+
+def test_an_expired_prescription_cannot_be_accepted(app: Flask, rx: Prescribing) -> None:
+    issued = rx.issued()
+    with app.app_context():
+        db.session.execute(
+            update(Prescription)
+            .where(Prescription.public_id == issued["id"])
+            .values(valid_until=(utcnow() - timedelta(days=1)).date())
+        )
+        db.session.commit()
+    refused = rx.pharmacy_post(issued["id"], "accept")
+    assert refused.status_code == 409
+    assert "expired" in refused.get_json()["detail"]
+    shown = rx.api.client.get(f"/api/v1/prescriptions/{issued['id']}", headers=rx.patient)
+    assert shown.get_json()["status"] == "expired"
+
+
+def test_anyone_with_the_number_and_access_code_can_verify_it(rx: Prescribing) -> None:
+    issued = rx.issued()
+    with rx.api.client.application.app_context():
+        document = db.session.scalar(
+            select(Prescription.document).where(Prescription.public_id == issued["id"])
+        )
+    assert document is not None
+    code = document["access_code"]
+    assert document["verification_url"].endswith(f"number={issued['number']}&code={code}")
+    checked = rx.api.client.get(
+        "/api/v1/prescriptions/verify", query_string={"number": issued["number"], "code": code}
+    )
+    assert checked.status_code == 200
+    assert checked.get_json()["status"] == "issued"
+    assert checked.get_json()["dispensed"] == {"count": 0, "of": 2}
+    assert "patient" not in checked.get_json()
+    other_code = code[:-1] + ("B" if code.endswith("A") else "A")
+    for number, wrong in ((issued["number"], other_code), ("RX-00000-00000-00", code)):
+        refused = rx.api.client.get(
+            "/api/v1/prescriptions/verify", query_string={"number": number, "code": wrong}
+        )
+        assert refused.status_code == 404
+
+
+def test_the_fhir_document_is_signed_with_a_published_key(rx: Prescribing) -> None:
+    issued = rx.issued()
+    bundle = rx.api.client.get(issued["links"]["fhir"], headers=rx.pharmacist)
+    assert bundle.status_code == 200
+    assert bundle.mimetype == "application/fhir+json"
+    document = bundle.get_json()
+    assert document["entry"][0]["resource"]["resourceType"] == "Composition"
+    jwks = rx.api.client.get("/api/v1/prescriptions/jwks.json").get_json()
+    assert verify_bundle(document, jwks)
+    document["entry"][1]["resource"]["dispenseRequest"]["numberOfRepeatsAllowed"] = 9
+    assert not verify_bundle(document, jwks)
+
+
+def test_the_pdf_is_rendered_by_a_job_and_signed_by_the_clinic(app: Flask, rx: Prescribing) -> None:
+    issued = rx.issued()
+    early = rx.api.client.get(issued["links"]["pdf"], headers=rx.patient)
+    assert early.status_code == 409
+    render_pdfs(rx.api)
+    pdf = rx.api.client.get(issued["links"]["pdf"], headers=rx.patient)
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
+    settings = app.extensions["casebox.settings"]
+    root = ensure_development_pki(settings.data_dir / "pki").root
+    assert root is not None
+    verdict = verify_pdf_signature(pdf.data, [root])
+    assert verdict.genuine, verdict.problem
+
+
+def test_drafts_are_the_prescriber_s_own(api: ApiClient, rx: Prescribing) -> None:
+    draft = rx.draft().get_json()
+    assert (
+        api.client.get(f"/api/v1/prescriptions/{draft['id']}", headers=rx.patient).status_code
+        == 404
+    )
+    listed = api.client.get(f"/api/v1/cases/{rx.case_id}/prescriptions", headers=rx.patient)
+    assert listed.get_json() == []
+    colleague, _, _ = licensed_specialist(api)
+    assert api.client.post(
+        f"/api/v1/prescriptions/{draft['id']}/sign",
+        json={"totp_code": "123456"},
+        headers=colleague,
+    ).status_code in (403, 404, 409)
+    stranger = api.auth(api.patient())
+    assert (
+        api.client.get(f"/api/v1/prescriptions/{draft['id']}", headers=stranger).status_code == 404
+    )
+    assert (
+        api.client.delete(f"/api/v1/prescriptions/{draft['id']}", headers=rx.prescriber).status_code
+        == 204
+    )
+
+
+def test_prescribing_needs_a_licence_and_the_claim(api: ApiClient, rx: Prescribing) -> None:
+    unlicensed = api.auth(api.staff())
+    refused = api.client.post(
+        f"/api/v1/cases/{rx.case_id}/prescriptions", json={}, headers=unlicensed
+    )
+    assert refused.status_code == 422  # the body is checked first
+    unlicensed_draft = api.client.post(
+        f"/api/v1/cases/{rx.case_id}/prescriptions", json=DOXYCYCLINE, headers=unlicensed
+    )
+    assert unlicensed_draft.status_code == 403
+    other, _, _ = licensed_specialist(api)
+    unclaimed = api.client.post(
+        f"/api/v1/cases/{rx.case_id}/prescriptions", json=DOXYCYCLINE, headers=other
+    )
+    assert unclaimed.status_code == 409  # a colleague holds the case
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"formulary_id": "unobtainium"}, "formulary_id"),
+        ({"strength": "5000 mg"}, "strength"),
+        ({"form": "cream", "route": "topical"}, "form"),
+        ({"supply_days": 0}, "supply_days"),
+        ({"dose": {"amount": -1, "unit": "mg", "per": "day"}}, "dose"),
+        ({"repeats": 99}, "repeats"),
+    ],
+)
+def test_a_malformed_draft_is_refused_naming_the_field_and_nothing_is_stored(
+    app: Flask, rx: Prescribing, changes: dict[str, Any], field: str
+) -> None:
+    refused = rx.draft(**changes)
+    assert refused.status_code == 422
+    assert refused.content_type == "application/problem+json"
+    assert field in refused.get_json()["errors"]
+    with app.app_context():
+        assert db.session.scalars(select(Prescription)).all() == []
+
+
+def test_every_prescribing_step_is_audited(app: Flask, rx: Prescribing) -> None:
+    issued = rx.issued(repeats=0)
+    rx.pharmacy_post(issued["id"], "accept")
+    rx.pharmacy_post(issued["id"], "dispense", dispense_number=1)
+    rx.api.client.get(issued["links"]["fhir"], headers=rx.patient)
+    actions = audit_actions(app, "prescription.")
+    for expected in (
+        "prescription.draft",
+        "prescription.sign",
+        "prescription.accept",
+        "prescription.dispense",
+        "prescription.fhir",
+    ):
+        assert expected in actions
