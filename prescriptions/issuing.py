@@ -44,7 +44,6 @@ from prescriptions.identifiers import (
     new_prescription_number,
 )
 from prescriptions.models import (
-    Pharmacy,
     PrescriberLicence,
     Prescription,
     PrescriptionStatus,
@@ -278,7 +277,9 @@ def _document(
         clinic=Organisation(
             id="clinic", name=clinic.name, address=clinic.address, phone=clinic.phone
         ),
-        pharmacy=_organisation(prescription.pharmacy),
+        # Where it is sent is routing, not content: after a rejection the prescriber sends
+        # it elsewhere without signing again, so the signed document names no pharmacy.
+        pharmacy=None,
         medication=MedicationLine(
             formulary_id=medicine.id,
             name=medicine.name,
@@ -294,14 +295,6 @@ def _document(
             supply_days=prescription.supply_days,
         ),
         warnings_overridden=tuple(item["reason"] for item in prescription.overrides),
-    )
-
-
-def _organisation(pharmacy: Pharmacy | None) -> Organisation | None:
-    if pharmacy is None:
-        return None
-    return Organisation(
-        id=pharmacy.public_id, name=pharmacy.name, address=pharmacy.address, phone=pharmacy.phone
     )
 
 
