@@ -52,7 +52,11 @@ warnings)
     formulary ("vitamin A") named in a current medication, gives one finding per
     medicine pair: a block if any source says contraindicated, else a warning; the
     message gives each source's level and its recommendation text (the ANSM text is
-    French, as published). Unmatched current medications give one warning with their
+    French, as published). ANSM rows are skipped when the proposed route is topical or
+    nasal, or the other medicine has only such forms: the thesaurus concerns systemic
+    exposure (FORMULARY.md), and the loader matches by RxCUI, which ketoconazole
+    shampoo shares with ketoconazole tablets. Curated rules always apply. Unmatched
+    current medications give one warning with their
     count, because the ANSM rows for substances outside the formulary cannot be
     queried by name through the loader (warfarin, for one, is not checked). An active
     prescription id the formulary no longer knows gives a warning.
@@ -300,7 +304,7 @@ def check_prescription(
         *_formulary_membership(medicine, proposed),
         *_controlled_substance(medicine),
         *_allergies(index, formulary, medicine, patient.allergies),
-        *_interactions(formulary, medicine, patient, current),
+        *_interactions(formulary, medicine, proposed, patient, current),
         *_duplicates(formulary, medicine, patient, current),
         *_dose(medicine, proposed, patient),
         *_paediatric(medicine, proposed, patient),
@@ -643,6 +647,10 @@ def _match_medications(index: _Index, formulary: Formulary, entries: Sequence[st
     return _Medications(tuple(matched), tuple(unmatched))
 
 
+# Routes whose exposure the ANSM thesaurus does not concern.
+_LOCAL_ROUTES = frozenset({"topical", "nasal"})
+
+
 # --- allergies --------------------------------------------------------------------------
 
 # Umbrella classes whose members cross-react only in part: reached through another
@@ -785,18 +793,29 @@ def _others(
     return where
 
 
+def _only_local(medicine: Medicine) -> bool:
+    return all(form.route in _LOCAL_ROUTES for form in medicine.forms)
+
+
 def _interactions(
     formulary: Formulary,
     medicine: Medicine,
+    proposed: ProposedPrescription,
     patient: PatientSafetyContext,
     current: _Medications,
 ) -> list[Finding]:
     others = _others(formulary, patient, current)
     others.pop(medicine.id, None)  # the same medicine again is duplicate therapy
+    proposed_topical = proposed.route.strip().casefold() in _LOCAL_ROUTES
     by_other: dict[str, list[Interaction]] = {}
     for interaction in formulary.interactions_between([medicine.id, *others]):
-        if medicine.id in (interaction.first, interaction.second):
-            other = interaction.second if interaction.first == medicine.id else interaction.first
+        if medicine.id not in (interaction.first, interaction.second):
+            continue
+        other = interaction.second if interaction.first == medicine.id else interaction.first
+        # The thesaurus concerns systemic exposure (FORMULARY.md); it matches by RxCUI,
+        # which a shampoo shares with the tablet. Curated rules always apply.
+        local = proposed_topical or _only_local(formulary[other])
+        if interaction.level == "curated" or not local:
             by_other.setdefault(other, []).append(interaction)
     findings = []
     for other_id in others:
@@ -810,13 +829,15 @@ def _interactions(
                     (medicine.id, other_id),
                 )
             )
+    checked_elsewhere: set[str] = set()
     for rule in formulary.curated_with_other(medicine.id):
+        terms = _substance_terms(rule.second)
         entries = tuple(
-            entry
-            for entry in patient.current_medications
-            for part in _split_entries([entry])
-            if any(_contains(_normalize(part), term) for term in _substance_terms(rule.second))
+            part
+            for part in _split_entries(patient.current_medications)
+            if any(_contains(_normalize(part), term) for term in terms)
         )
+        checked_elsewhere.update(entries)
         if entries:
             finding = _interaction_finding(
                 medicine, rule.second, "current medication", [rule], (medicine.id,)
@@ -826,15 +847,16 @@ def _interactions(
                     finding.code, finding.severity, finding.message, finding.medicine_ids, entries
                 )
             )
-    if current.unmatched:
-        count = len(current.unmatched)
+    unmatched = tuple(entry for entry in current.unmatched if entry not in checked_elsewhere)
+    if unmatched:
+        count = len(unmatched)
         message = (
             f"{count} current medication {'entry' if count == 1 else 'entries'} could not be "
             f"matched to the formulary, so interactions with {medicine.name} were not checked "
             f"for {'it' if count == 1 else 'them'}; check by hand before signing."
         )
         findings.append(
-            Finding("medication_unchecked", "warning", message, (medicine.id,), current.unmatched)
+            Finding("medication_unchecked", "warning", message, (medicine.id,), unmatched)
         )
     unknown = [mid for mid in patient.active_prescriptions if formulary.get(mid) is None]
     if unknown:
