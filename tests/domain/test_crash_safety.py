@@ -106,11 +106,11 @@ def _get(api: ApiClient, token: str, url: str) -> dict[str, Any]:
     return dict(api.client.get(url, headers=api.auth(token)).get_json())
 
 
-def _wait_until(condition: Callable[[], bool], seconds: float = 240) -> None:
+def _wait_until(condition: Callable[[], bool], seconds: float = 240, interval: float = 0.5) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "the pipeline did not recover in time"
-        time.sleep(0.5)
+        time.sleep(interval)
 
 
 def test_killed_worker_mid_normalize_still_completes_exactly_once(crash_app: Flask) -> None:
@@ -182,9 +182,11 @@ def test_killed_worker_mid_analyze_still_completes_with_one_analysis(crash_app: 
     job_id = f"process-case-{case['id']}"
     first = _worker(crash_app)
     try:
-        # The case job loads the model and analyzes three photos: kill it while it runs.
+        # The case job analyzes three photos (about 0.5 s or more; the worker loaded the
+        # model at start): kill it once "processing" is committed, while the model runs.
         _wait_until(lambda: Job.fetch(job_id, connection=connection).get_status() == "started", 120)
-        time.sleep(0.3)
+        _wait_until(lambda: _get(api, token, case_url)["status"] == "processing", 30, 0.02)
+        time.sleep(0.1)
     finally:
         _kill_with_children(first)
     assert _get(api, token, case_url)["status"] == "processing"  # interrupted mid-way
