@@ -203,7 +203,7 @@ def test_no_repeats_no_substitution_and_no_pharmacy_are_stated_plainly():
     assert "No pharmacy nominated" in text
 
 
-def test_a_long_prescription_flows_onto_a_second_page_that_names_it():
+def test_a_long_prescription_flows_onto_more_pages_that_each_name_it():
     medication = dataclasses.replace(
         make_document().medication,
         instructions=" ".join(["Apply a thin layer to the affected skin once a day."] * 60),
@@ -211,11 +211,11 @@ def test_a_long_prescription_flows_onto_a_second_page_that_names_it():
     pdf = render_prescription_pdf(make_document(medication=medication))
 
     pages = pypdf.PdfReader(io.BytesIO(pdf)).pages
-    assert len(pages) == 2
+    assert len(pages) >= 2
     for number, page in enumerate(pages, start=1):
         text = " ".join(page.extract_text().split())
         assert "Prescription RX-2026-000123-45" in text
-        assert f"Page {number} of 2" in text
+        assert f"Page {number} of {len(pages)}" in text
 
 
 def test_qr_code_in_the_pdf_decodes_to_the_verification_url():
