@@ -70,7 +70,11 @@ class SigningIdentity:
 def ensure_development_pki(
     directory: Path, *, clinic_name: str = "casebox development clinic"
 ) -> SigningIdentity:
-    """Create (once) a local CA and the clinic's signing certificate in ``directory``; load it."""
+    """Create (once) a local CA and the clinic's signing certificate in ``directory``; load it.
+
+    The files are made on the first call (with that call's ``clinic_name``) and reused after;
+    a signing certificate near its expiry is replaced by one from the same CA.
+    """
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     ca_cert_path = directory / CA_CERT
     with _locked(directory / ".lock"):
@@ -83,7 +87,8 @@ def ensure_development_pki(
             or _expiring(_read_certificate(cert_path))
         ):
             _create_signing_certificate(directory, clinic_name)
-    return load_signing_identity(directory / SIGNING_KEY, cert_path, [ca_cert_path])
+        # Still under the lock, so a renewal by another worker cannot split key and certificate.
+        return load_signing_identity(directory / SIGNING_KEY, cert_path, [ca_cert_path])
 
 
 def _create_ca(directory: Path, clinic_name: str) -> None:

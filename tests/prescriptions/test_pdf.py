@@ -10,6 +10,7 @@ import re
 import stat
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -486,6 +487,14 @@ def test_development_pki_files_are_private_and_reused(tmp_path: Path):
     assert second.certificate == first.certificate
     assert second.chain == first.chain
     assert second.signer.signing_key.dump() == first.signer.signing_key.dump()
+
+
+def test_workers_starting_together_share_one_development_pki(tmp_path: Path):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        identities = list(pool.map(ensure_development_pki, [tmp_path / "pki"] * 4))
+
+    assert len({identity.certificate for identity in identities}) == 1
+    assert len({identity.chain for identity in identities}) == 1
 
 
 def test_development_signing_certificate_is_fit_for_signing_documents(
