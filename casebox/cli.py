@@ -190,6 +190,26 @@ def user_create(
         click.echo(f"created {role} {created.email} ({created.public_id})")
 
 
+@user.command("reset-mfa")
+@click.option("--email", required=True)
+def user_reset_mfa(email: str) -> None:
+    """Remove a user's authenticator app (lost phone); they set up a new one."""
+    from sqlalchemy import select
+
+    from casebox.accounts.mfa import reset_totp
+    from casebox.accounts.models import User
+    from casebox.database import db as database
+
+    app = _app()
+    with app.app_context():
+        found = database.session.scalar(select(User).where(User.email == email))
+        if found is None:
+            raise click.ClickException("No such user.")
+        reset_totp(found)
+        database.session.commit()
+    click.echo(f"authenticator removed for {email}; they can set up a new one")
+
+
 @main.group()
 def pharmacy() -> None:
     """Pharmacies that receive prescriptions."""

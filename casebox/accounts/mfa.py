@@ -148,6 +148,15 @@ def disable_totp(user: User, code: str, *, now: datetime | None = None) -> None:
     )
 
 
+def reset_totp(user: User) -> None:
+    """Remove a user's authenticator without a code (an admin's action, for a lost phone)."""
+    user.totp_secret_sealed = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = None
+    db.session.flush()
+    trail.record("mfa.totp.reset", object_type="user", object_id=user.public_id)
+
+
 def verify_second_factor(
     user: User, code: str, *, purpose: str = "prescription.sign", now: datetime | None = None
 ) -> None:

@@ -93,3 +93,29 @@ def test_short_password_on_the_command_line_is_refused(cli_env: dict[str, str]) 
         stdin="short\n",
     )
     assert result.returncode != 0 and "12 characters" in result.stderr
+
+
+def test_a_clinic_sets_up_prescribing_from_the_command_line(cli_env: dict[str, str]) -> None:
+    assert casebox(cli_env, "db", "upgrade").returncode == 0
+    made = casebox(cli_env, "pharmacy", "create", "--name", "Corner Pharmacy", "--address", "1 Way")
+    assert made.returncode == 0, made.stderr
+    pharmacy_id = made.stdout.strip().rsplit("(", 1)[1].rstrip(")")
+    pharmacist = casebox(
+        cli_env, "user", "create", "--email", "rx@corner.example", "--role", "pharmacist",
+        "--pharmacy", pharmacy_id, "--password-stdin", stdin="a long enough password\n",
+    )  # fmt: skip
+    assert pharmacist.returncode == 0, pharmacist.stderr
+    wrong = casebox(
+        cli_env, "user", "create", "--email", "rx2@corner.example", "--role", "pharmacist",
+        "--pharmacy", "no-such-pharmacy", "--password-stdin", stdin="a long enough password\n",
+    )  # fmt: skip
+    assert wrong.returncode != 0 and "No such pharmacy" in wrong.stderr
+    licensed = casebox(
+        cli_env, "user", "create", "--email", "dr@clinic.example", "--role", "specialist",
+        "--licence", "CPSO-1", "College of Physicians", "https://licences.example",
+        "--password-stdin", stdin="a long enough password\n",
+    )  # fmt: skip
+    assert licensed.returncode == 0, licensed.stderr
+    reset = casebox(cli_env, "user", "reset-mfa", "--email", "dr@clinic.example")
+    assert reset.returncode == 0 and "authenticator removed" in reset.stdout
+    assert casebox(cli_env, "user", "reset-mfa", "--email", "nobody@x.example").returncode != 0
