@@ -56,10 +56,10 @@ warnings)
     nasal, or the other medicine has only such forms: the thesaurus concerns systemic
     exposure (FORMULARY.md), and the loader matches by RxCUI, which ketoconazole
     shampoo shares with ketoconazole tablets. Curated rules always apply. Unmatched
-    current medications give one warning with their
-    count, because the ANSM rows for substances outside the formulary cannot be
-    queried by name through the loader (warfarin, for one, is not checked). An active
-    prescription id the formulary no longer knows gives a warning.
+    current medications give one warning with their count, because the ANSM rows for
+    substances outside the formulary cannot be queried by name through the loader
+    (warfarin, for one, is not checked). An active prescription id the formulary no
+    longer knows gives a warning.
 
 Duplicate therapy (``duplicate_therapy``, warning)
     The same medicine, or another of the same therapeutic class, among the active
