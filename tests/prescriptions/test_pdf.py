@@ -192,7 +192,7 @@ def test_pdf_shows_every_mandatory_field_on_one_a4_page():
     assert VERIFY_URL in "".join(text.split())
 
 
-def test_no_repeats_no_substitution_and_no_pharmacy_are_stated_plainly():
+def test_no_repeats_no_substitution_and_an_unnamed_pharmacy_are_stated_plainly():
     medication = dataclasses.replace(
         make_document().medication, repeats=0, substitution_allowed=False, supply_days=None
     )
@@ -201,7 +201,7 @@ def test_no_repeats_no_substitution_and_no_pharmacy_are_stated_plainly():
     assert "Repeats: None (dispense once)" in text
     assert "Substitution allowed: No: dispense exactly the product prescribed" in text
     assert "Supply:" not in text
-    assert "No pharmacy nominated" in text
+    assert "PHARMACY Not named on this document" in text
 
 
 def test_a_long_prescription_flows_onto_more_pages_that_each_name_it():
