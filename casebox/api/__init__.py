@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     from casebox.assessments.routes import blp as assessments_blp
     from casebox.cases.routes import blp as cases_blp
     from casebox.comparison.routes import blp as alignments_blp
+    from casebox.exports.routes import blp as exports_blp
     from casebox.queues.routes import blp as queues_blp
     from casebox.review.routes import blp as review_blp
     from prescriptions.routes import blp as prescriptions_blp
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(annotations_blp)
     api.register_blueprint(alignments_blp)
     api.register_blueprint(prescriptions_blp)
+    api.register_blueprint(exports_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)
 
