@@ -58,10 +58,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     import annotation_ui
     from casebox import api, web
+    from prescriptions import pharmacy_ui
 
     api.init_app(app)
     web.init_app(app)
     annotation_ui.init_app(app)
+    pharmacy_ui.init_app(app)
     app.after_request(_commit_or_roll_back)
     app.after_request(_security_headers)
     logging.getLogger("casebox").setLevel(logging.INFO)

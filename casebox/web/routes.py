@@ -70,6 +70,8 @@ def _landing_page(role: Role, wanted: str) -> str:
     # Only a local path: never an open redirect to another site.
     if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted:
         return wanted
+    if role == Role.PHARMACIST:
+        return url_for("pharmacy.inbox")
     staff = role in (Role.SPECIALIST, Role.ADMIN)
     return url_for("review.queue") if staff else url_for("web.index")
 
