@@ -151,5 +151,5 @@ def test_the_verify_page_without_a_code_offers_the_form(api: ApiClient) -> None:
     page = api.client.get("/verify")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Enter the number and access code" in html
+    assert "Check a prescription by hand" in html
     assert '<label for="verify-number">' in html and '<label for="verify-code">' in html
