@@ -1,6 +1,6 @@
 // The case page: claim the case, then show it (patient, questionnaire, photos with
-// annotation tools, decision support, the patient's other cases, comparison, assessment). If the
-// claim is refused, no clinical content is fetched or shown.
+// annotation tools, decision support, the patient's other cases, comparison, assessment,
+// prescriptions). If the claim is refused, no clinical content is fetched or shown.
 
 import * as api from "./api.js";
 import { alertNow, announce } from "./announce.js";
@@ -15,6 +15,7 @@ import { byId, formatDate, humanize } from "./dom.js";
 import { loadOtherCases, renderOtherCases } from "./other-cases.js";
 import { leaveHandoff } from "./handoff.js";
 import { acceptsShortcut, bindShortcutToggle, isTyping } from "./keyboard.js";
+import { PrescribingSection } from "./prescribing.js";
 import { UndoHistory } from "./undo.js";
 
 const page = byId("case-page");
@@ -168,7 +169,12 @@ async function showCase(caseData, lease) {
   byId("case-content").hidden = false;
   const history = new UndoHistory();
   bindUndo(history);
-  await Promise.all([showPhotos(caseData, history), showOtherCasesAndCompare(caseData, bodySites)]);
+  const prescribing = new PrescribingSection({ caseId });
+  await Promise.all([
+    showPhotos(caseData, history),
+    showOtherCasesAndCompare(caseData, bodySites),
+    prescribing.start(),
+  ]);
 }
 
 function bindReturn(lease, queue) {
