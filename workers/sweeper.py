@@ -17,13 +17,19 @@ from casebox import services
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
 from casebox.database import db, utcnow
 from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED
+from casebox.uploads.operations import purge_expired_uploads
 from workers.queues import TOPIC_JOBS, enqueue_job, job_is_live
 
 log = logging.getLogger(__name__)
 
 
 def sweep_stuck_work(queue: Queue) -> int:
-    """Re-enqueue stuck photos and cases; returns how many jobs were enqueued."""
+    """Re-enqueue stuck photos and cases; returns how many jobs were enqueued.
+
+    Resumable uploads left unfinished past their expiry are removed on the way.
+    """
+    if purge_expired_uploads():
+        db.session.commit()
     cutoff = utcnow() - timedelta(seconds=services.settings().stuck_after_seconds)
     photos = db.session.scalars(
         select(Photo.public_id).where(

@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
     from casebox.exports.routes import blp as exports_blp
     from casebox.queues.routes import blp as queues_blp
     from casebox.review.routes import blp as review_blp
+    from casebox.uploads.routes import blp as uploads_blp
     from prescriptions.routes import blp as prescriptions_blp
 
     app.config.update(
@@ -65,6 +66,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(alignments_blp)
     api.register_blueprint(prescriptions_blp)
     api.register_blueprint(exports_blp)
+    api.register_blueprint(uploads_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)
 

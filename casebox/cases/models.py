@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casebox.accounts.models import User
@@ -77,6 +77,8 @@ class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds d
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     # Photo warnings the patient chose to send anyway: [{"photo_id", "codes"}].
     quality_override: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    # Some photo was downsized on the phone (at most 2048 px) to save data.
+    low_data: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

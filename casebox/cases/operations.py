@@ -102,8 +102,13 @@ def _require_draft(case: Case, action: str) -> None:
         )
 
 
-def add_photo(patient: User, case_id: str, *, view: PhotoView, data: bytes) -> Photo:
-    """Check an upload, store its sanitized original encrypted, and queue normalization."""
+def add_photo(
+    patient: User, case_id: str, *, view: PhotoView, data: bytes, low_data: bool = False
+) -> Photo:
+    """Check an upload, store its sanitized original encrypted, and queue normalization.
+
+    ``low_data``: the phone downsized the photo before sending it; the case records it.
+    """
     case = find_case(patient, case_id, for_update=True)
     _require_draft(case, "added")
     inspected = inspect_upload(data, max_pixels=services.settings().max_image_pixels)
@@ -121,12 +126,14 @@ def add_photo(patient: User, case_id: str, *, view: PhotoView, data: bytes) -> P
     db.session.add(photo)
     db.session.flush()
     case.updated_at = utcnow()
+    if low_data:
+        case.low_data = True
     emit(PHOTO_UPLOADED, photo_id=photo.public_id)
     trail.record(
         "photo.upload",
         object_type="photo",
         object_id=photo.public_id,
-        details={"case_id": case.public_id, "view": str(view)},
+        details={"case_id": case.public_id, "view": str(view), "low_data": low_data},
     )
     return photo
 

@@ -116,6 +116,7 @@ class CaseSchema(Schema):
     created_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
     submitted_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    low_data = fields.Boolean(dump_only=True)
 
 
 class TriageSchema(Schema):

@@ -16,6 +16,8 @@ PUBLIC_ROUTES = {
     # Anyone holding a prescription's number and access code may check it.
     ("GET", "/api/v1/prescriptions/verify"),
     ("GET", "/api/v1/prescriptions/jwks.json"),
+    # tus discovery (versions, extensions, size limit) and CORS preflights carry no token.
+    ("OPTIONS", "/api/v1/uploads"),
 }
 
 
