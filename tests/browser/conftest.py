@@ -14,13 +14,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, Response
+from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from casebox.accounts.models import Role
+from casebox.accounts.models import Role, User
 from casebox.accounts.operations import create_user
 from casebox.app import create_app
 from casebox.database import db
 from casebox.review.memberships import all_queue_names, set_queues
+from prescriptions.directory import record_licence
 from tests.browser.pages import StaffAccount
 from tests.conftest import _reset, test_settings
 from tests.support import STAFF_PASSWORD, ApiClient
@@ -96,6 +98,28 @@ def make_specialist(live_api: ApiClient) -> Callable[[str], StaffAccount]:
             set_queues(user, all_queue_names())
             db.session.commit()
         return StaffAccount(email, STAFF_PASSWORD, name)
+
+    return make
+
+
+@pytest.fixture
+def make_prescriber(
+    live_api: ApiClient, make_specialist: Callable[[str], StaffAccount]
+) -> Callable[[str], StaffAccount]:
+    """A factory of specialists with a recorded prescriber licence (no authenticator yet)."""
+    application = live_api.client.application
+
+    def make(name: str) -> StaffAccount:
+        account = make_specialist(name)
+        with application.app_context():
+            user = db.session.scalar(select(User).where(User.email == account.email))
+            assert user is not None
+            record_licence(
+                user, number="CPSO-98765", authority="College of Physicians",
+                system="https://licences.example/cpso",
+            )  # fmt: skip
+            db.session.commit()
+        return account
 
     return make
 

@@ -335,6 +335,9 @@ export class PrescribingSection {
     byId("rx-change").addEventListener("click", () => this.change());
     byId("rx-discard").addEventListener("click", () => this.draft && this.discard(this.draft));
     byId("rx-pharmacy").addEventListener("change", () => this.readdress());
+    byId("rx-findings").addEventListener("input", (event) => {
+      if (event.target.classList.contains("rx-reason")) this.onReason(event.target);
+    });
     byId("rx-sign-form").addEventListener("submit", (event) => {
       if (event.submitter?.value === "cancel") return; // the dialog closes itself
       event.preventDefault();
@@ -457,6 +460,17 @@ export class PrescribingSection {
       ]),
     );
     showErrors(byId("rx-review-errors"), errors, slots);
+  }
+
+  /** A reason long enough clears its error (and the summary once none is left). */
+  onReason(input) {
+    if (input.value.trim().length < REASON_MIN) return;
+    const slot = byId(`${input.id}-error`);
+    slot.textContent = "";
+    slot.hidden = true;
+    input.setAttribute("aria-invalid", "false");
+    const left = [...document.querySelectorAll("#rx-findings .field-error")].some((item) => !item.hidden);
+    if (!left) byId("rx-review-errors").hidden = true;
   }
 
   askToSign() {

@@ -55,7 +55,7 @@ async function openPdf(event, link, note) {
 }
 
 function pdfLink(prescription) {
-  const note = h("span", { class: "hint", role: "status" });
+  const note = h("span", { class: "hint" }); // announced through the live region
   const link = h("a", {
     href: prescription.links.pdf,
     "data-source": prescription.links.pdf,
@@ -73,10 +73,12 @@ function facts(prescription) {
     ["Pharmacy", prescription.pharmacy ? `${prescription.pharmacy.name}, ${prescription.pharmacy.address}` : "None chosen"],
     ["Dose", doseLine(prescription.dose)],
     ["Quantity", `${prescription.quantity} (${prescription.supply_days} days)`],
-    ["Dispensed", `${prescription.dispensed.count} of ${prescription.dispensed.of}`],
   ];
+  if (prescription.status !== "draft") {
+    rows.push(["Dispensed", `${prescription.dispensed.count} of ${prescription.dispensed.of}`]);
+  }
   if (prescription.valid_until) rows.push(["Valid until", formatDate(prescription.valid_until)]);
-  return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", { text: term }), h("dd", { text: value })]));
+  return h("dl", { class: "facts" }, rows.flatMap(([term, value]) => [h("dt", { text: term }), h("dd", { text: value })]));
 }
 
 /**
