@@ -80,6 +80,17 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
+    # E-mail notices over SMTP. With no host, development and tests write each message to
+    # a file in <data dir>/mail instead, and production offers no e-mail channel.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True  # port 465 speaks TLS from the start instead
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "casebox <no-reply@casebox.invalid>"
+    # Text messages: a provider name (casebox.notifications.sms); "logging" only logs that
+    # a text was sent, so production offers no text channel with it.
+    sms_backend: str = "logging"
 
     @property
     def embedded_redis(self) -> bool:
@@ -148,6 +159,7 @@ class Settings:
             ),
             public_url=env_vars.get("CASEBOX_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
             **_pdf_signing(env_vars),
+            **_notification_channels(env_vars, production),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:
@@ -180,7 +192,33 @@ _INT_SETTINGS = {
     "CASEBOX_STUCK_AFTER_SECONDS": "stuck_after_seconds",
     "CASEBOX_CLAIM_LEASE_MINUTES": "claim_lease_minutes",
     "CASEBOX_PRESCRIPTION_VALIDITY_DAYS": "prescription_validity_days",
+    "CASEBOX_SMTP_PORT": "smtp_port",
 }
+
+
+def _notification_channels(env_vars: Mapping[str, str], production: bool) -> dict[str, Any]:
+    from casebox.notifications.sms import SMS_PROVIDERS
+
+    values: dict[str, Any] = {
+        "smtp_host": env_vars.get("CASEBOX_SMTP_HOST") or None,
+        "smtp_username": env_vars.get("CASEBOX_SMTP_USERNAME") or None,
+        "smtp_password": env_vars.get("CASEBOX_SMTP_PASSWORD") or None,
+        "sms_backend": env_vars.get("CASEBOX_SMS_BACKEND", "logging"),
+    }
+    if env_vars.get("CASEBOX_MAIL_FROM"):
+        values["mail_from"] = env_vars["CASEBOX_MAIL_FROM"]
+    starttls = env_vars.get("CASEBOX_SMTP_STARTTLS", "1").lower()
+    if starttls not in ("1", "0", "true", "false"):
+        raise ConfigurationError("CASEBOX_SMTP_STARTTLS must be 1/0 or true/false")
+    values["smtp_starttls"] = starttls in ("1", "true")
+    if values["sms_backend"] not in SMS_PROVIDERS:
+        raise ConfigurationError(f"CASEBOX_SMS_BACKEND must be one of {', '.join(SMS_PROVIDERS)}")
+    if bool(values["smtp_username"]) != bool(values["smtp_password"]):
+        raise ConfigurationError("set both CASEBOX_SMTP_USERNAME and CASEBOX_SMTP_PASSWORD")
+    implicit_tls = env_vars.get("CASEBOX_SMTP_PORT") == "465"
+    if production and values["smtp_username"] and not (values["smtp_starttls"] or implicit_tls):
+        raise ConfigurationError("unsafe production configuration: SMTP login without TLS")
+    return values
 
 
 def _pdf_signing(env_vars: Mapping[str, str]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from casebox.accounts.models import User
 from casebox.cases.models import Case
 from casebox.database import db, utcnow
 from casebox.errors import Conflict, ValidationFailed
+from casebox.notifications.models import NotificationKind
+from casebox.notifications.operations import notify
 from casebox.objects import put_object
 from casebox.outbox.events import PRESCRIPTION_ISSUED, emit
 from casebox.queues.routing import age_in_years
@@ -242,6 +244,11 @@ def sign_prescription(
         overridden=sorted(reasons),
     )
     emit(PRESCRIPTION_ISSUED, prescription_id=prescription.public_id)
+    notify(
+        prescription.patient,
+        NotificationKind.PRESCRIPTION_ISSUED,
+        f"/api/v1/prescriptions/{prescription.public_id}",
+    )
     return prescription
 
 

@@ -17,15 +17,17 @@ in its panel, and the QR code is the check for a paper copy.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 import segno
@@ -45,6 +47,8 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from prescriptions.document import PrescriptionDocument
 from prescriptions.pki import SigningIdentity, asn1_certificate
+
+_T = TypeVar("_T")
 
 TEMPLATE = "prescription.html"
 STYLESHEET = "prescription.css"
@@ -242,12 +246,27 @@ def sign_pdf(
     )
     signer = signers.PdfSigner(metadata, signer=identity.signer)
     output = BytesIO()
-    signer.sign_pdf(
+    _outside_event_loop(
+        signer.sign_pdf,
         IncrementalPdfFileWriter(BytesIO(pdf)),
         bytes_reserved=_signature_size(identity),
         output=output,
     )
     return output.getvalue()
+
+
+def _outside_event_loop(function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Call a pyHanko entry point that runs its own asyncio loop (asyncio.run).
+
+    That fails in a thread whose event loop is already running, such as a web server's
+    or a test browser driver's; there the call is made from a short-lived thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 def _signature_size(identity: SigningIdentity) -> int:
@@ -286,7 +305,9 @@ def verify_pdf_signature(pdf: bytes, trust_roots: Iterable[x509.Certificate]) ->
         trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
     )
     try:
-        status = validate_pdf_signature(signatures[0], signer_validation_context=context)
+        status = _outside_event_loop(
+            validate_pdf_signature, signatures[0], signer_validation_context=context
+        )
     except Exception:  # likewise: a signature that cannot be checked is not genuine
         return SignatureVerdict(genuine=False, problem="the signature cannot be checked")
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE

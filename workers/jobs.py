@@ -17,6 +17,7 @@ from casebox import services
 from casebox.analysis import operations as analysis
 from casebox.cases import pipeline
 from casebox.database import db, read_only_transaction
+from casebox.notifications.delivery import deliver_notification
 from prescriptions import issuing
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,14 @@ def render_prescription_pdf(prescription_id: str) -> str | None:
     key = issuing.store_pdf(prescription_id, issuing.make_pdf(document, services.settings()))
     db.session.commit()
     return key
+
+
+def send_notification(notification_id: str) -> int:
+    """Job: send a notice's e-mail and text, each channel at most once (see delivery.py).
+
+    Claims and marks are short writes of their own; sending runs outside any transaction.
+    """
+    return deliver_notification(notification_id, services.settings())
 
 
 def on_final_failure(

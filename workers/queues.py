@@ -12,7 +12,12 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from casebox import services
-from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED, PRESCRIPTION_ISSUED
+from casebox.outbox.events import (
+    CASE_SUBMITTED,
+    NOTIFICATION_CREATED,
+    PHOTO_UPLOADED,
+    PRESCRIPTION_ISSUED,
+)
 
 DEFAULT_QUEUE = "casebox"
 # Well below the worker heartbeat TTL (monitoring interval + 60 s): a running job
@@ -38,6 +43,10 @@ TOPIC_JOBS: dict[str, JobSpec] = {
     PRESCRIPTION_ISSUED: JobSpec(
         "workers.jobs.render_prescription_pdf",
         lambda payload: f"prescription-pdf-{payload['prescription_id']}",
+    ),
+    NOTIFICATION_CREATED: JobSpec(
+        "workers.jobs.send_notification",
+        lambda payload: f"notification-{payload['notification_id']}",
     ),
 }
 

@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     from casebox.cases.routes import blp as cases_blp
     from casebox.comparison.routes import blp as alignments_blp
     from casebox.exports.routes import blp as exports_blp
+    from casebox.notifications.routes import blp as notifications_blp
     from casebox.queues.routes import blp as queues_blp
     from casebox.review.routes import blp as review_blp
     from casebox.uploads.routes import blp as uploads_blp
@@ -65,6 +66,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(annotations_blp)
     api.register_blueprint(alignments_blp)
     api.register_blueprint(prescriptions_blp)
+    api.register_blueprint(notifications_blp)
     api.register_blueprint(exports_blp)
     api.register_blueprint(uploads_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)

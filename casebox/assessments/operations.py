@@ -16,6 +16,8 @@ from casebox.cases.models import Case, CaseStatus
 from casebox.cases.operations import find_case
 from casebox.database import db
 from casebox.errors import ValidationFailed
+from casebox.notifications.models import NotificationKind as Kind
+from casebox.notifications.operations import notify
 from casebox.review.claims import end_claim, require_claim
 
 
@@ -58,6 +60,11 @@ def submit_assessment(specialist: User, case_id: str, data: dict[str, Any]) -> A
     end_claim(case, CaseStatus.MORE_INFO_REQUESTED if more else CaseStatus.COMPLETED)
     details = {"management": str(management), "assessment": assessment.public_id}
     trail.record("case.assess", object_type="case", object_id=case.public_id, details=details)
+    notify(
+        case.patient,
+        Kind.CASE_MORE_INFO if more else Kind.CASE_RESPONSE,
+        f"/api/v1/cases/{case.public_id}",
+    )
     return assessment
 
 

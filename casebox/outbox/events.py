@@ -10,6 +10,7 @@ from casebox.outbox.models import OutboxEvent
 PHOTO_UPLOADED = "photo.uploaded"
 CASE_SUBMITTED = "case.submitted"
 PRESCRIPTION_ISSUED = "prescription.issued"
+NOTIFICATION_CREATED = "notification.created"
 
 
 def emit(topic: str, **payload: Any) -> OutboxEvent:

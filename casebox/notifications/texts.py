@@ -1,0 +1,27 @@
+"""Every sentence a notice shows, in one place, so that each can be translated.
+
+The e-mail and text bodies are the templates in ``templates/notifications/``; these
+are the pieces the code hands them. None carries clinical detail: the page behind the
+notice's link shows that, after login.
+"""
+
+from __future__ import annotations
+
+from casebox.notifications.models import NotificationKind
+
+# The one sentence an e-mail or a text message says (issue 6, "Notifications").
+NOTICE = "You have a new message from your dermatology service; log in to read it."
+EMAIL_SUBJECT = "A new message from your dermatology service"
+LOGIN_PROMPT = "Log in"
+
+# In-app titles: shown only to the logged-in recipient.
+TITLES: dict[NotificationKind, str] = {
+    NotificationKind.CASE_RESPONSE: "Your specialist has responded.",
+    NotificationKind.CASE_MORE_INFO: "Your specialist asks for more information.",
+    NotificationKind.PRESCRIPTION_ISSUED: "A prescription has been issued for you.",
+}
+
+
+def title_of(kind: NotificationKind) -> str:
+    """The in-app title of a notice of this kind."""
+    return TITLES[kind]
