@@ -136,6 +136,11 @@ class PrescriptionSchema(Schema):
     status = fields.String(dump_only=True)
     case_id = fields.Function(lambda p: p.case.public_id, dump_only=True)
     prescriber = fields.Function(lambda p: p.prescriber.name, dump_only=True)
+    patient = fields.Method(
+        "_patient",
+        dump_only=True,
+        metadata={"description": "Who it is for, so a pharmacy can check who collects it"},
+    )
     pharmacy = fields.Nested(PharmacySchema, dump_only=True, allow_none=True)
     formulary_id = fields.String(dump_only=True)
     medicine = fields.Method("_medicine", dump_only=True)
@@ -160,6 +165,11 @@ class PrescriptionSchema(Schema):
     issued_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     valid_until = fields.Date(dump_only=True, allow_none=True)
     links = fields.Method("_links", dump_only=True)
+
+    def _patient(self, prescription: Prescription) -> dict[str, str | None]:
+        profile = prescription.patient.patient
+        born = profile.date_of_birth.isoformat() if profile else None
+        return {"name": prescription.patient.name, "date_of_birth": born}
 
     def _medicine(self, prescription: Prescription) -> str:
         medicine = formulary().get(prescription.formulary_id)

@@ -59,6 +59,8 @@ def test_a_prescription_goes_from_draft_to_its_last_repeat(rx: Prescribing) -> N
     assert [item["number"] for item in mine.get_json()] == [issued["number"]]
     inbox = api.client.get("/api/v1/pharmacy/prescriptions?status=issued", headers=rx.pharmacist)
     assert [item["id"] for item in inbox.get_json()] == [issued["id"]]
+    # The pharmacy checks who collects it against the patient's name and date of birth.
+    assert inbox.get_json()[0]["patient"] == {"name": "Test Patient", "date_of_birth": "1980-02-29"}
 
     assert rx.pharmacy_post(issued["id"], "accept").get_json()["status"] == "accepted"
     first = rx.pharmacy_post(issued["id"], "dispense", dispense_number=1).get_json()

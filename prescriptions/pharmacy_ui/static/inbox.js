@@ -122,6 +122,8 @@ function renderDetail() {
   byId("detail-heading").textContent = `Prescription ${rx.number}`;
   byId("detail-facts").replaceChildren(
     ...fact("Status", statusBadge(rx.status)),
+    // Who the medicine is for: checked against the person collecting it.
+    ...fact("Patient", `${rx.patient.name}, born ${formatDate(rx.patient.date_of_birth)}`),
     ...fact("Medicine", rx.medicine),
     ...fact("Strength and form", `${rx.strength} ${rx.form} (${rx.route})`),
     ...fact("Quantity", `${rx.quantity} (${rx.supply_days} days)`),
