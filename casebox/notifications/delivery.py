@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import render_template
 from sqlalchemy import select, update
@@ -66,12 +67,31 @@ def due_deliveries(notification_id: str) -> list[DueDelivery]:
 def _address(
     channel: Channel, notification: Notification, preferences: NotificationPreferences | None
 ) -> str | None:
-    # The patient may have changed their mind since the notice was written.
-    if preferences is None:
+    # The patient may have changed their mind, or left, since the notice was written.
+    if preferences is None or not notification.recipient.active:
         return None
     if channel == Channel.EMAIL:
         return notification.recipient.email if preferences.email else None
     return preferences.phone if preferences.sms else None
+
+
+def stuck_notifications(created_before: datetime) -> list[str]:
+    """Notices with a delivery still pending since before ``created_before``.
+
+    For the sweeper: their job was lost from Redis, or ran out of retries; handing them
+    to RQ again (topic ``notification.created``) is safe, since deliveries are claimed.
+    """
+    return list(
+        db.session.scalars(
+            select(Notification.public_id)
+            .join(NotificationDelivery, NotificationDelivery.notification_id == Notification.id)
+            .where(
+                NotificationDelivery.status == DeliveryStatus.PENDING,
+                Notification.created_at < created_before,
+            )
+            .distinct()
+        )
+    )
 
 
 def deliver_notification(notification_id: str, settings: Settings) -> int:

@@ -7,8 +7,10 @@ import logging
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +18,16 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import func, select
 
-from casebox.database import db
+from casebox.database import db, utcnow
+from casebox.errors import ConfigurationError
+from casebox.notifications.delivery import stuck_notifications
+from casebox.notifications.mail import email_available
 from casebox.notifications.models import DeliveryStatus, NotificationDelivery
+from casebox.notifications.sms import sms_available
 from casebox.notifications.texts import NOTICE
 from casebox.outbox.events import NOTIFICATION_CREATED
 from casebox.outbox.models import OutboxEvent
-from casebox.settings import Settings
+from casebox.settings import Settings, new_data_key
 from tests.api.review_support import claim, routed_case
 from tests.api.test_review import ASSESSMENT
 from tests.prescriptions.prescribing_support import prescribing
@@ -315,3 +321,45 @@ def test_channel_choices_are_the_patients_and_texts_need_a_number(api: ApiClient
         == 403
     )
     assert api.client.get(NOTICES, headers=staff).get_json() == {"items": [], "unread": 0}
+
+
+def test_notices_whose_job_was_lost_are_found_for_the_sweeper(
+    api: ApiClient, app: Flask, mailbox: Mailbox
+) -> None:
+    patient = api.patient()
+    _choose(api, patient, email=True)
+    _assessed(api, patient)
+    [notice] = _notices(api, patient)["items"]
+    later = utcnow() + timedelta(minutes=5)
+    with app.app_context():
+        assert stuck_notifications(later) == [notice["id"]]
+        assert stuck_notifications(utcnow() - timedelta(minutes=5)) == []
+        db.session.rollback()
+    run_pipeline(app)
+    with app.app_context():
+        assert stuck_notifications(later) == []  # sent: nothing left to sweep
+
+
+def test_smtp_and_text_settings_come_from_the_environment(tmp_path: Path) -> None:
+    base = {
+        "CASEBOX_DATA_DIR": str(tmp_path),
+        "CASEBOX_SECRET_KEY": "s" * 40,
+        "CASEBOX_DATA_KEY": new_data_key(),
+    }
+    default = Settings.from_env(base)
+    assert (default.smtp_host, default.sms_backend) == (None, "logging")
+    assert email_available(default) and sms_available(default)  # files and logs in development
+    configured = Settings.from_env(
+        {**base, "CASEBOX_SMTP_HOST": "mail.example", "CASEBOX_SMTP_PORT": "2525",
+         "CASEBOX_SMTP_STARTTLS": "false", "CASEBOX_MAIL_FROM": "Clinic <care@clinic.example>"}
+    )  # fmt: skip
+    assert (configured.smtp_host, configured.smtp_port) == ("mail.example", 2525)
+    assert configured.smtp_starttls is False
+    assert configured.mail_from == "Clinic <care@clinic.example>"
+    with pytest.raises(ConfigurationError, match="CASEBOX_SMS_BACKEND"):
+        Settings.from_env({**base, "CASEBOX_SMS_BACKEND": "carrier-pigeon"})
+    with pytest.raises(ConfigurationError, match="CASEBOX_SMTP_PASSWORD"):
+        Settings.from_env({**base, "CASEBOX_SMTP_USERNAME": "casebox"})
+    production = default.replace(env="production")
+    assert not email_available(production) and not sms_available(production)
+    assert email_available(production.replace(smtp_host="mail.example"))
