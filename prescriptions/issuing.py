@@ -307,7 +307,7 @@ def _document(
 
 def verification_url(settings: Settings, number: str, access_code: str) -> str:
     """Where a pharmacy (or the patient) checks a prescription: the QR code's content."""
-    return f"{settings.public_url}/verify?number={number}&code={access_code}"
+    return f"{settings.public_url}/verify/{number}?code={access_code}"
 
 
 # --------------------------------------------------------------------------- documents

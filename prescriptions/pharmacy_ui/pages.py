@@ -43,9 +43,14 @@ def inbox() -> str | Response:
 
 
 @bp.get("/verify")
-def verify() -> tuple[str, int, dict[str, str]]:
-    """Check a prescription from the number and access code its QR code carries."""
-    number = request.args.get("number", "").strip()
+@bp.get("/verify/<string:number_in_path>")
+def verify(number_in_path: str | None = None) -> tuple[str, int, dict[str, str]]:
+    """Check a prescription from the number and access code its QR code carries.
+
+    The QR code opens ``/verify/<number>?code=...``; the form on the page sends both as
+    query parameters (``/verify?number=...&code=...``).
+    """
+    number = (number_in_path or request.args.get("number", "")).strip()
     code = request.args.get("code", "").strip()
     result: dict[str, Any] | None = None
     status = 200

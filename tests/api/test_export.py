@@ -182,7 +182,7 @@ def test_prescription_json_is_what_the_patient_sees_without_the_access_code(
     )
     assert archive.read(f"prescriptions/{number}.pdf") == pdf.data
     assert "access_code" not in _texts(archive)
-    assert "verify?number=" not in _texts(archive)
+    assert "/verify/" not in _texts(archive)
 
 
 def test_account_json_has_the_profile_and_consents_but_no_secrets(

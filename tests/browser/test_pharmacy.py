@@ -232,7 +232,8 @@ def test_the_verify_page_shows_the_status_for_the_right_code_only(
     assert rx.pharmacy_post(issued["id"], "dispense", dispense_number=1).status_code == 200
     page.set_viewport_size({"width": 420, "height": 900})  # a phone that scanned the QR code
 
-    answer = page.goto(f"/verify?number={issued['number']}&code={code}")
+    # The address the QR code carries.
+    answer = page.goto(f"/verify/{issued['number']}?code={code}")
     assert answer is not None and answer.status == 200
     verdict = page.get_by_role("region", name="Valid prescription, accepted by a pharmacy")
     expect(verdict).to_contain_text("Valid: signed by this clinic")

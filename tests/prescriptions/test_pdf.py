@@ -56,7 +56,7 @@ from prescriptions.pki import (
 )
 
 ACCESS_CODE = "q8Vx3mT0bKp1sYwZ7uN4cLr2eHj9aDf6gQiXoMvB5nE"
-VERIFY_URL = f"https://casebox.example/verify?number=RX-2026-000123-45&code={ACCESS_CODE}"
+VERIFY_URL = f"https://casebox.example/verify/RX-12345-67890-12?code={ACCESS_CODE}"
 
 
 def make_document(**changes: Any) -> PrescriptionDocument:

@@ -270,7 +270,7 @@ def test_anyone_with_the_number_and_access_code_can_verify_it(rx: Prescribing) -
         )
     assert document is not None
     code = document["access_code"]
-    assert document["verification_url"].endswith(f"number={issued['number']}&code={code}")
+    assert document["verification_url"].endswith(f"/verify/{issued['number']}?code={code}")
     checked = rx.api.client.get(
         "/api/v1/prescriptions/verify", query_string={"number": issued["number"], "code": code}
     )
