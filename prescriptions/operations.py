@@ -111,6 +111,17 @@ def case_prescriptions(user: User, case_id: str) -> list[Prescription]:
     return items
 
 
+def signed_prescriptions_of(case: Case) -> list[Prescription]:
+    """A case's prescriptions that were signed, oldest first (part of the patient's response)."""
+    return list(
+        db.session.scalars(
+            select(Prescription)
+            .where(Prescription.case_id == case.id, Prescription.status != PrescriptionStatus.DRAFT)
+            .order_by(Prescription.issued_at, Prescription.id)
+        )
+    )
+
+
 def events_of(prescription: Prescription) -> list[PrescriptionEvent]:
     """The prescription's history, oldest first."""
     return list(

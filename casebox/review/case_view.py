@@ -21,6 +21,8 @@ from casebox.database import db
 from casebox.queues.routing import age_in_years
 from casebox.review.claims import claim_of
 from casebox.review.schemas import ClaimSchema
+from prescriptions.operations import signed_prescriptions_of
+from prescriptions.schemas import PrescriptionSchema
 
 RESPONDED = (CaseStatus.COMPLETED, CaseStatus.MORE_INFO_REQUESTED)
 
@@ -41,6 +43,10 @@ def patient_view(case: Case) -> dict[str, Any]:
     body: dict[str, Any] = CaseSchema().dump(case)
     latest = latest_assessment(case) if case.status in RESPONDED else None
     body["response"] = PatientResponseSchema().dump(latest) if latest else None
+    if body["response"] is not None:
+        body["response"]["prescriptions"] = PrescriptionSchema(many=True).dump(
+            signed_prescriptions_of(case)
+        )
     return body
 
 

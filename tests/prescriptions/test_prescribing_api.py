@@ -11,10 +11,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
+from casebox.accounts.models import Role
+from casebox.accounts.operations import create_user
 from casebox.audit.models import AuditEvent
 from casebox.database import db, utcnow
+from prescriptions.directory import attach_pharmacist
 from prescriptions.identifiers import normalise_prescription_number
 from prescriptions.models import Prescription
+from prescriptions.operations import find_pharmacy
 from prescriptions.pdf import verify_pdf_signature
 from prescriptions.pki import ensure_development_pki
 from prescriptions.signing import verify_bundle
@@ -27,7 +31,9 @@ from tests.prescriptions.prescribing_support import (
     prescribing,
     render_pdfs,
 )
-from tests.support import ApiClient
+from tests.support import STAFF_PASSWORD, ApiClient
+
+SECOND_PHARMACIST = "second.pharmacist@pharmacy.example"
 
 
 @pytest.fixture
@@ -113,6 +119,37 @@ def test_concurrent_dispenses_of_one_supply_give_exactly_one_success(
             select(Prescription).where(Prescription.public_id == issued["id"])
         )
         assert stored is not None and stored.dispensed_count == 1
+
+
+def test_two_pharmacists_accepting_at_once_give_it_to_exactly_one(
+    app: Flask, api: ApiClient, rx: Prescribing
+) -> None:
+    issued = rx.issued()
+    with app.app_context():
+        colleague = create_user(
+            SECOND_PHARMACIST, STAFF_PASSWORD, name="Sam Second",
+            role=Role.PHARMACIST,
+        )  # fmt: skip
+        attach_pharmacist(colleague, find_pharmacy(rx.pharmacy_id))
+        db.session.commit()
+    pharmacists = [rx.pharmacist, api.auth(api.login(SECOND_PHARMACIST, STAFF_PASSWORD))] * 3
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(pharmacists))
+
+    def accept(headers: dict[str, str]) -> None:
+        client = app.test_client()
+        barrier.wait()
+        url = f"/api/v1/pharmacy/prescriptions/{issued['id']}/accept"
+        statuses.append(client.post(url, headers=headers).status_code)
+
+    threads = [threading.Thread(target=accept, args=(h,)) for h in pharmacists]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 5
+    history = api.client.get(f"/api/v1/prescriptions/{issued['id']}", headers=rx.prescriber)
+    assert [e["action"] for e in history.get_json()["history"]] == ["issued", "accepted"]
 
 
 def test_signing_needs_a_valid_authenticator_code_used_once(rx: Prescribing) -> None:
@@ -391,3 +428,24 @@ def test_every_prescribing_step_is_audited(app: Flask, rx: Prescribing) -> None:
         "prescription.fhir",
     ):
         assert expected in actions
+
+
+def test_the_issued_prescription_is_part_of_the_patient_s_response(rx: Prescribing) -> None:
+    issued = rx.issued()
+    rx.draft()  # a draft the prescriber did not sign is not shown
+    assessment = rx.api.client.post(
+        f"/api/v1/cases/{rx.case_id}/assessment",
+        json={
+            "diagnosis": {"text": "Rosacea"},
+            "certainty": "high",
+            "management": "treat",
+            "patient_message": "Take the capsules as written; your pharmacy has them.",
+            "ai_agreement": "agree",
+        },
+        headers=rx.prescriber,
+    )
+    assert assessment.status_code == 201, assessment.get_json()
+    case = rx.api.client.get(f"/api/v1/cases/{rx.case_id}", headers=rx.patient).get_json()
+    shown = case["response"]["prescriptions"]
+    assert [(p["number"], p["status"]) for p in shown] == [(issued["number"], "issued")]
+    assert shown[0]["pharmacy"]["id"] == rx.pharmacy_id
