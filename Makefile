@@ -46,6 +46,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/case_reads.py
 	$(BIN)/python benchmarks/review_reads.py
 	$(BIN)/python benchmarks/pipeline_throughput.py
+	$(BIN)/python benchmarks/prescription_documents.py
+	$(BIN)/python benchmarks/upload_resume.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

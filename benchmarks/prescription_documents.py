@@ -53,7 +53,7 @@ def sample_document() -> PrescriptionDocument:
             "CPSO-98765",
             "College of Physicians",
             "https://licences.example/cpso",
-        ),  # fmt: skip
+        ),
         patient=PatientDetails("u1", "Alex Example", date(1980, 2, 29), "female"),
         clinic=Organisation("clinic", "casebox demo clinic", "1 Example Street, Springfield"),
         pharmacy=None,
