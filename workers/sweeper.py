@@ -16,15 +16,22 @@ from sqlalchemy import select
 from casebox import services
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
 from casebox.database import db, utcnow
-from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED
+from casebox.notifications.delivery import stuck_notifications
+from casebox.outbox.events import (
+    CASE_SUBMITTED,
+    NOTIFICATION_CREATED,
+    PHOTO_UPLOADED,
+    PRESCRIPTION_ISSUED,
+)
 from casebox.uploads.operations import purge_expired_uploads
+from prescriptions.models import Prescription
 from workers.queues import TOPIC_JOBS, enqueue_job, job_is_live
 
 log = logging.getLogger(__name__)
 
 
 def sweep_stuck_work(queue: Queue) -> int:
-    """Re-enqueue stuck photos and cases; returns how many jobs were enqueued.
+    """Re-enqueue stuck photos, cases, prescription PDFs and notices; returns how many.
 
     Resumable uploads left unfinished past their expiry are removed on the way.
     """
@@ -42,9 +49,19 @@ def sweep_stuck_work(queue: Queue) -> int:
             Case.submitted_at < cutoff,
         )
     ).all()
+    unrendered = db.session.scalars(
+        select(Prescription.public_id).where(
+            Prescription.document.is_not(None),
+            Prescription.pdf_key.is_(None),
+            Prescription.issued_at < cutoff,
+        )
+    ).all()
+    unsent = stuck_notifications(cutoff)
     db.session.rollback()  # read-only: release the snapshot before talking to Redis
     work = [(PHOTO_UPLOADED, {"photo_id": p}) for p in photos]
     work += [(CASE_SUBMITTED, {"case_id": c}) for c in cases]
+    work += [(PRESCRIPTION_ISSUED, {"prescription_id": p}) for p in unrendered]
+    work += [(NOTIFICATION_CREATED, {"notification_id": n}) for n in unsent]
     enqueued = 0
     for topic, payload in work:
         spec = TOPIC_JOBS[topic]

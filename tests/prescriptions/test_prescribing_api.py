@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
+from casebox import services
 from casebox.accounts.models import Role
 from casebox.accounts.operations import create_user
 from casebox.audit.models import AuditEvent
@@ -32,6 +33,10 @@ from tests.prescriptions.prescribing_support import (
     render_pdfs,
 )
 from tests.support import STAFF_PASSWORD, ApiClient
+from workers.queues import default_queue
+from workers.relay import relay_pending
+from workers.sweeper import sweep_stuck_work
+from workers.worker import PipelineWorker
 
 SECOND_PHARMACIST = "second.pharmacist@pharmacy.example"
 
@@ -449,3 +454,25 @@ def test_the_issued_prescription_is_part_of_the_patient_s_response(rx: Prescribi
     shown = case["response"]["prescriptions"]
     assert [(p["number"], p["status"]) for p in shown] == [(issued["number"], "issued")]
     assert shown[0]["pharmacy"]["id"] == rx.pharmacy_id
+
+
+def test_a_pdf_job_lost_from_redis_is_made_again_by_the_sweeper(
+    app: Flask, rx: Prescribing
+) -> None:
+    issued = rx.issued()
+    with app.app_context():
+        queue = default_queue(services.redis_connection())
+        relay_pending(queue)
+        queue.connection.flushdb()  # Redis restarted without its data: the PDF job is gone
+    settings = app.extensions["casebox.settings"]
+    app.extensions["casebox.settings"] = settings.replace(stuck_after_seconds=0)
+    try:
+        with app.app_context():
+            assert sweep_stuck_work(queue) == 1
+            assert sweep_stuck_work(queue) == 0  # already queued: not twice
+            PipelineWorker([queue], connection=queue.connection, app=app).work(burst=True)
+            assert sweep_stuck_work(queue) == 0  # rendered: nothing left to do
+    finally:
+        app.extensions["casebox.settings"] = settings
+    pdf = rx.api.client.get(issued["links"]["pdf"], headers=rx.patient)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
