@@ -22,6 +22,8 @@ from casebox.cases.models import Case, CaseStatus
 from casebox.cases.operations import find_case
 from casebox.database import db, utcnow
 from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casebox.notifications.models import NotificationKind
+from casebox.notifications.operations import notify
 from casebox.review.access import holds_live_claim, staff_may_read
 from prescriptions.identifiers import access_code_digest, normalise_prescription_number
 from prescriptions.models import (
@@ -146,12 +148,21 @@ def audit(action: str, prescription: Prescription, **details: Any) -> None:
 def record_event(
     prescription: Prescription, action: str, actor: User, **fields: Any
 ) -> PrescriptionEvent:
-    """Add a step to the prescription's history."""
+    """Add a step to the prescription's history; its patient and prescriber are told."""
     event = PrescriptionEvent(
         prescription_id=prescription.id, action=action, actor_id=actor.id, **fields
     )
     db.session.add(event)
+    if action != "issued":  # signing sends its own notice (a new prescription)
+        _tell_about_change(prescription, actor)
     return event
+
+
+def _tell_about_change(prescription: Prescription, actor: User | None) -> None:
+    link = f"/api/v1/prescriptions/{prescription.public_id}"
+    for person in (prescription.patient, prescription.prescriber):
+        if person.id != (actor.id if actor else None):
+            notify(person, NotificationKind.PRESCRIPTION_UPDATED, link)
 
 
 # --------------------------------------------------------------------------- prescribing
@@ -291,12 +302,14 @@ def _expire_if_lapsed(prescription: Prescription) -> None:
         and prescription.valid_until is not None
         and prescription.valid_until < _today()
     ):
-        db.session.execute(
+        expired = _rows_updated(
             update(Prescription)
             .where(Prescription.id == prescription.id, Prescription.status.in_(OPEN))
             .values(status=PrescriptionStatus.EXPIRED)
         )
         db.session.refresh(prescription)
+        if expired:
+            _tell_about_change(prescription, None)
 
 
 # --------------------------------------------------------------------------- pharmacy

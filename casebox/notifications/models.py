@@ -18,6 +18,7 @@ class NotificationKind(enum.StrEnum):
     CASE_RESPONSE = "case.response"
     CASE_MORE_INFO = "case.more_info"
     PRESCRIPTION_ISSUED = "prescription.issued"
+    PRESCRIPTION_UPDATED = "prescription.updated"  # accepted, dispensed, rejected, ...
 
 
 class Channel(enum.StrEnum):

@@ -41,6 +41,7 @@ def upgrade():
                 "CASE_RESPONSE",
                 "CASE_MORE_INFO",
                 "PRESCRIPTION_ISSUED",
+                "PRESCRIPTION_UPDATED",
                 name="notificationkind",
                 native_enum=False,
                 length=40,

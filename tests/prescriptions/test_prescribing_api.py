@@ -476,3 +476,19 @@ def test_a_pdf_job_lost_from_redis_is_made_again_by_the_sweeper(
         app.extensions["casebox.settings"] = settings
     pdf = rx.api.client.get(issued["links"]["pdf"], headers=rx.patient)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_the_patient_and_the_prescriber_hear_of_each_status_change(rx: Prescribing) -> None:
+    issued = rx.issued()
+
+    def kinds(headers: dict[str, str]) -> list[str]:
+        listed = rx.api.client.get("/api/v1/me/notifications", headers=headers).get_json()
+        return [item["kind"] for item in listed["items"]]
+
+    assert kinds(rx.patient) == ["prescription.issued"]
+    assert kinds(rx.prescriber) == []
+    rx.pharmacy_post(issued["id"], "accept")
+    rx.pharmacy_post(issued["id"], "dispense", dispense_number=1)
+    assert kinds(rx.patient).count("prescription.updated") == 2
+    assert kinds(rx.prescriber) == ["prescription.updated"] * 2
+    assert kinds(rx.pharmacist) == []  # the pharmacy did it: nobody tells it
