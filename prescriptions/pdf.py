@@ -35,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from jinja2 import PackageLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from PIL import ImageFile
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -49,6 +50,11 @@ from prescriptions.document import PrescriptionDocument
 from prescriptions.pki import SigningIdentity, asn1_certificate
 
 _T = TypeVar("_T")
+
+# Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would make
+# every photo intake in this process accept truncated uploads. casebox refuses them, and
+# a prescription PDF holds no image but its own QR code: put the safe default back.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 TEMPLATE = "prescription.html"
 STYLESHEET = "prescription.css"

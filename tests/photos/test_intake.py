@@ -135,6 +135,15 @@ def test_damaged_and_truncated_files_are_refused(name: str) -> None:
     assert "damaged or incomplete" in rejection.detail
 
 
+def test_damaged_files_stay_refused_once_the_prescription_pdf_renderer_is_loaded() -> None:
+    # WeasyPrint switches Pillow to accepting truncated images when it is imported; the
+    # web app and the workers import it (prescription PDFs), so intake must not care.
+    import prescriptions.pdf  # noqa: F401  # loads WeasyPrint, as the application does
+
+    for name in ("png_with_damaged_image_data", "truncated_png"):
+        assert _rejection(DAMAGED[name]()).reason == "corrupt", name
+
+
 def test_png_with_an_unknown_critical_chunk_is_refused() -> None:
     png = factory.identifying_png()
     at = png.index(b"IDAT") - 4
