@@ -139,3 +139,19 @@ class ConfigurationError(CaseboxError):
     status = 500
     slug = "configuration"
     title = "Configuration error"
+
+
+class TusVersionUnsupported(CaseboxError):
+    """A resumable upload request names no tus version, or one this server does not speak."""
+
+    status = 412
+    slug = "tus-version-unsupported"
+    title = "Unsupported tus version"
+
+
+class UploadExpired(CaseboxError):
+    """A resumable upload was not finished in time; its bytes are being removed."""
+
+    status = 410
+    slug = "upload-expired"
+    title = "The upload has expired"

@@ -8,11 +8,15 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 from werkzeug.test import TestResponse
 
 from casebox import services
 from casebox.accounts.models import Role
 from casebox.accounts.operations import create_user
+from casebox.audit.models import AuditHead
 from casebox.database import db
 from casebox.demo import DEMO_QUESTIONNAIRE, synthetic_lesion_photo
 from casebox.review.memberships import all_queue_names, set_queues
@@ -145,3 +149,21 @@ class ApiClient:
         response = self.client.post(f"/api/v1/cases/{case['id']}/submit", headers=self.auth(token))
         assert response.status_code == 202, response.get_json()
         return case
+
+
+def can_write_elsewhere(app: Flask) -> bool:
+    """Whether another connection could start writing the audit trail without waiting."""
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    try:
+        with engine.connect() as other:
+            if other.dialect.name == "sqlite":
+                other.exec_driver_sql("PRAGMA busy_timeout=0")
+            else:
+                other.exec_driver_sql("SET lock_timeout = '10ms'")
+            other.execute(select(AuditHead).with_for_update())
+            other.rollback()
+        return True
+    except OperationalError:
+        return False
+    finally:
+        engine.dispose()

@@ -29,11 +29,11 @@ from casebox.errors import (
     NotFound,
     PayloadTooLarge,
     StorageError,
+    UploadExpired,
     ValidationFailed,
 )
 from casebox.objects import delete_object_on_commit, put_object
 from casebox.photos.intake import sniff_file_type
-from casebox.uploads.errors import UploadExpired
 from casebox.uploads.models import Upload, UploadChunk, UploadStatus
 
 # An unfinished upload is removed this long after it was created.

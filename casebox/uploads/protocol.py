@@ -12,8 +12,7 @@ from typing import Final
 
 from werkzeug.datastructures import Headers
 
-from casebox.errors import UnsupportedMediaType, ValidationFailed
-from casebox.uploads.errors import TusVersionUnsupported
+from casebox.errors import TusVersionUnsupported, UnsupportedMediaType, ValidationFailed
 
 TUS_VERSION: Final = "1.0.0"
 TUS_EXTENSIONS: Final = "creation,expiration,termination"

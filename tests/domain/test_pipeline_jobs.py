@@ -8,19 +8,16 @@ import io
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import create_engine, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
 from casebox import services
 from casebox.analysis import operations as analysis
 from casebox.analysis.models import PhotoAnalysis
-from casebox.audit.models import AuditHead
 from casebox.cases import pipeline
 from casebox.cases.models import Case, Photo, PhotoStatus
 from casebox.database import db
 from casebox.outbox.models import OutboxEvent
-from tests.support import ApiClient, run_pipeline
+from tests.support import ApiClient, can_write_elsewhere, run_pipeline
 from workers.queues import default_queue
 from workers.relay import relay_pending
 from workers.sweeper import sweep_stuck_work
@@ -148,24 +145,6 @@ def test_sweeper_recovers_work_lost_when_redis_is_flushed(api: ApiClient, app: F
     assert after["photos"][0]["status"] == "ready"
 
 
-def _can_write_elsewhere(app: Flask) -> bool:
-    """Whether another connection could write the audit trail right now without waiting."""
-    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    try:
-        with engine.connect() as other:
-            if other.dialect.name == "sqlite":
-                other.exec_driver_sql("PRAGMA busy_timeout=0")
-            else:
-                other.exec_driver_sql("SET lock_timeout = '10ms'")
-            other.execute(select(AuditHead).with_for_update())
-            other.rollback()
-        return True
-    except OperationalError:
-        return False
-    finally:
-        engine.dispose()
-
-
 def test_image_and_model_work_hold_no_database_lock(
     api: ApiClient, app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,11 +154,11 @@ def test_image_and_model_work_hold_no_database_lock(
     develop, predict = pipeline.develop, analysis.predict
 
     def probing_develop(pending: pipeline.PendingPhoto) -> pipeline.Normalized:
-        free.append(_can_write_elsewhere(app))
+        free.append(can_write_elsewhere(app))
         return develop(pending)
 
     def probing_predict(plan: analysis.AnalysisPlan) -> dict[str, analysis.PhotoPrediction]:
-        free.append(_can_write_elsewhere(app))
+        free.append(can_write_elsewhere(app))
         return predict(plan)
 
     monkeypatch.setattr(pipeline, "develop", probing_develop)

@@ -4,36 +4,17 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from casebox import services
 from casebox.audit.models import AuditHead
 from casebox.database import db, read_only_transaction
 from casebox.outbox.events import emit
 from casebox.outbox.models import OutboxEvent
-from tests.support import ApiClient
+from tests.support import ApiClient, can_write_elsewhere
 from workers import relay
 from workers.queues import default_queue
-
-
-def _can_write_elsewhere(app: Flask) -> bool:
-    """Whether another connection could start writing the audit trail without waiting."""
-    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
-    try:
-        with engine.connect() as other:
-            if other.dialect.name == "sqlite":
-                other.exec_driver_sql("PRAGMA busy_timeout=0")
-            else:
-                other.exec_driver_sql("SET lock_timeout = '10ms'")
-            other.execute(select(AuditHead).with_for_update())
-            other.rollback()
-        return True
-    except OperationalError:
-        return False
-    finally:
-        engine.dispose()
 
 
 def _outbox_count() -> int:
@@ -44,9 +25,9 @@ def test_a_read_only_transaction_holds_no_lock_and_a_write_one_does(app: Flask) 
     with app.app_context():
         with read_only_transaction():
             assert _outbox_count() == 0
-            assert _can_write_elsewhere(app)
+            assert can_write_elsewhere(app)
         db.session.execute(select(AuditHead).with_for_update())  # a write transaction
-        assert not _can_write_elsewhere(app)
+        assert not can_write_elsewhere(app)
         db.session.rollback()
 
 
@@ -84,7 +65,7 @@ def test_the_relay_holds_no_lock_while_it_talks_to_redis(
     enqueue = relay.enqueue_job
 
     def probing_enqueue(*args: object, **kwargs: object) -> object:
-        free.append(_can_write_elsewhere(app))
+        free.append(can_write_elsewhere(app))
         return enqueue(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(relay, "enqueue_job", probing_enqueue)
