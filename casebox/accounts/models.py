@@ -49,6 +49,9 @@ class User(db.Model, UserMixin):  # type: ignore[name-defined]  # Flask-SQLAlche
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary())
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger())
+    # The language the user chose for pages and notifications ("en", "fr"); None
+    # until they choose, when the browser's Accept-Language decides.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     patient: Mapped[PatientProfile | None] = relationship(back_populates="user", uselist=False)
 
