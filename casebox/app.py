@@ -57,9 +57,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.init_app(app)
 
     import annotation_ui
-    from casebox import api, web
+    from casebox import api, i18n, web
     from prescriptions import pharmacy_ui
 
+    i18n.init_app(app)
     api.init_app(app)
     web.init_app(app)
     annotation_ui.init_app(app)

@@ -16,6 +16,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,10 @@ class Settings:
     # Text messages: a provider name (casebox.notifications.sms); "logging" only logs that
     # a text was sent, so production offers no text channel with it.
     sms_backend: str = "logging"
+    # How far casebox's clock (casebox.clock.now) runs ahead of the real one: tests and
+    # drills move follow-up due dates and retention periods by changing this, never by
+    # waiting. Refused in production.
+    clock_offset: timedelta = timedelta(0)
 
     @property
     def embedded_redis(self) -> bool:
@@ -160,6 +165,7 @@ class Settings:
             public_url=env_vars.get("CASEBOX_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
             **_pdf_signing(env_vars),
             **_notification_channels(env_vars, production),
+            clock_offset=_clock_offset(env_vars, production),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:
@@ -246,6 +252,18 @@ def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, Any]:
             if values[name] <= 0:
                 raise ConfigurationError(f"{variable} must be positive")
     return values
+
+
+def _clock_offset(env_vars: Mapping[str, str], production: bool) -> timedelta:
+    value = env_vars.get("CASEBOX_CLOCK_OFFSET_SECONDS")
+    if not value:
+        return timedelta(0)
+    if production:
+        raise ConfigurationError("CASEBOX_CLOCK_OFFSET_SECONDS is for tests and drills only")
+    try:
+        return timedelta(seconds=int(value))
+    except ValueError as exc:
+        raise ConfigurationError("CASEBOX_CLOCK_OFFSET_SECONDS must be an integer") from exc
 
 
 def _quality_thresholds(value: str | None) -> QualityThresholds:
