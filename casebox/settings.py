@@ -96,6 +96,10 @@ class Settings:
     # drills move follow-up due dates and retention periods by changing this, never by
     # waiting. Refused in production.
     clock_offset: timedelta = timedelta(0)
+    # How long an erased patient's clinical records are kept before the daily purge
+    # deletes them (casebox.erasure). Clinics set it to their jurisdiction's rule for
+    # keeping medical records; the default is ten years.
+    retention_days: int = 3650
 
     @property
     def embedded_redis(self) -> bool:
@@ -199,6 +203,8 @@ _INT_SETTINGS = {
     "CASEBOX_CLAIM_LEASE_MINUTES": "claim_lease_minutes",
     "CASEBOX_PRESCRIPTION_VALIDITY_DAYS": "prescription_validity_days",
     "CASEBOX_SMTP_PORT": "smtp_port",
+    # Clinics set this to their jurisdiction's medical-records retention rule.
+    "CASEBOX_RETENTION_DAYS": "retention_days",
 }
 
 
