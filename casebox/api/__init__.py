@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     from casebox.cases.routes import blp as cases_blp
     from casebox.comparison.routes import blp as alignments_blp
     from casebox.exports.routes import blp as exports_blp
+    from casebox.followups.routes import blp as follow_ups_blp
     from casebox.notifications.routes import blp as notifications_blp
     from casebox.queues.routes import blp as queues_blp
     from casebox.review.routes import blp as review_blp
@@ -69,6 +70,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(notifications_blp)
     api.register_blueprint(exports_blp)
     api.register_blueprint(uploads_blp)
+    api.register_blueprint(follow_ups_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)
 

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, false
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casebox.accounts.models import User
@@ -88,6 +88,11 @@ class Case(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds d
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A follow-up case points at its baseline (casebox.followups).
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Who should get the case back when it is routed again (follow-up or reply to a
+    # request for more information); reserved for them if they are available.
+    preferred_specialist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
@@ -125,3 +130,17 @@ class Photo(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="photos")
+
+
+class CaseReply(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy builds db.Model at run time
+    """The patient's answer to a specialist's request for more information."""
+
+    __tablename__ = "case_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The assessment that asked for more information (the request this reply answers).
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
