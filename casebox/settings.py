@@ -70,6 +70,9 @@ class Settings:
     stuck_after_seconds: int = 120
     # A specialist's hold on a case lapses after this long without renewal.
     claim_lease_minutes: int = 30
+    # A case coming back (a follow-up, a reply to a request for more information) is
+    # held this long for the specialist who asked, never past its SLA due time.
+    return_reservation_hours: int = 24
     # The clinic as printed on prescriptions, and the address pharmacies verify them at.
     clinic: ClinicDetails = field(default_factory=ClinicDetails)
     public_url: str = "http://127.0.0.1:5000"
@@ -201,6 +204,7 @@ _INT_SETTINGS = {
     "CASEBOX_WORKER_MAINTENANCE_INTERVAL": "worker_maintenance_interval",
     "CASEBOX_STUCK_AFTER_SECONDS": "stuck_after_seconds",
     "CASEBOX_CLAIM_LEASE_MINUTES": "claim_lease_minutes",
+    "CASEBOX_RETURN_RESERVATION_HOURS": "return_reservation_hours",
     "CASEBOX_PRESCRIPTION_VALIDITY_DAYS": "prescription_validity_days",
     "CASEBOX_SMTP_PORT": "smtp_port",
     # Clinics set this to their jurisdiction's medical-records retention rule.

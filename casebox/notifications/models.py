@@ -19,6 +19,7 @@ class NotificationKind(enum.StrEnum):
     CASE_MORE_INFO = "case.more_info"
     PRESCRIPTION_ISSUED = "prescription.issued"
     PRESCRIPTION_UPDATED = "prescription.updated"  # accepted, dispensed, rejected, ...
+    FOLLOW_UP_DUE = "follow_up.due"  # time to photograph the same spot again
 
 
 class Channel(enum.StrEnum):

@@ -20,6 +20,7 @@ TITLES: dict[NotificationKind, str] = {
     NotificationKind.CASE_MORE_INFO: "Your specialist asks for more information.",
     NotificationKind.PRESCRIPTION_ISSUED: "A prescription has been issued for you.",
     NotificationKind.PRESCRIPTION_UPDATED: "A prescription's status has changed.",
+    NotificationKind.FOLLOW_UP_DUE: "It is time for your follow-up photos.",
 }
 
 
