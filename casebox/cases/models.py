@@ -24,6 +24,9 @@ class CaseStatus(enum.StrEnum):
     IN_REVIEW = "in_review"
     MORE_INFO_REQUESTED = "more_info_requested"
     COMPLETED = "completed"
+    # The patient asked for erasure before the case was completed: nothing more is done
+    # with it, and its records wait for the purge (casebox.erasure).
+    WITHDRAWN = "withdrawn"
 
 
 class PhotoView(enum.StrEnum):
