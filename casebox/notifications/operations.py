@@ -15,6 +15,7 @@ from casebox.errors import NotFound, ValidationFailed
 from casebox.notifications.mail import email_available
 from casebox.notifications.models import (
     Channel,
+    DeliveryStatus,
     Notification,
     NotificationDelivery,
     NotificationKind,
@@ -42,14 +43,31 @@ def notify(user: User, kind: NotificationKind, link: str) -> Notification:
 def chosen_channels(user: User, settings: Settings) -> list[Channel]:
     """The channels besides the app that ``user`` chose and this installation offers."""
     preferences = db.session.get(NotificationPreferences, user.id)
-    if user.role != Role.PATIENT or preferences is None:
-        return []
+    if user.role != Role.PATIENT or preferences is None or not user.active:
+        return []  # a deactivated (e.g. erased) patient is sent nothing outside the app
     channels = []
     if preferences.email and email_available(settings):
         channels.append(Channel.EMAIL)
     if preferences.sms and preferences.phone and sms_available(settings):
         channels.append(Channel.SMS)
     return channels
+
+
+def cancel_pending_deliveries(user: User) -> int:
+    """Cancel every e-mail and text still waiting to go to ``user``; returns how many.
+
+    A job that picks one up later finds it cancelled and sends nothing.
+    """
+    notices = select(Notification.id).where(Notification.recipient_id == user.id)
+    result = db.session.execute(
+        update(NotificationDelivery)
+        .where(
+            NotificationDelivery.notification_id.in_(notices),
+            NotificationDelivery.status == DeliveryStatus.PENDING,
+        )
+        .values(status=DeliveryStatus.CANCELLED)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult for UPDATE
 
 
 @dataclass(frozen=True)
