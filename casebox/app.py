@@ -57,12 +57,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.init_app(app)
 
     import annotation_ui
-    from casebox import api, i18n, web
+    from casebox import api, i18n, patient, web
     from prescriptions import pharmacy_ui
 
     i18n.init_app(app)
     api.init_app(app)
     web.init_app(app)
+    patient.init_app(app)
     annotation_ui.init_app(app)
     pharmacy_ui.init_app(app)
     app.after_request(_commit_or_roll_back)

@@ -29,6 +29,20 @@ def _version_key(path: Path) -> tuple[int, ...]:
 
 @cache
 def current_consent() -> ConsentText:
-    """The newest consent text shipped with casebox."""
+    """The newest consent text shipped with casebox (English, the version of record)."""
     newest = max(TEXTS_DIR.glob("*.md"), key=_version_key)
     return ConsentText(version=newest.stem, text=newest.read_text(encoding="utf-8"))
+
+
+@cache
+def consent_for_language(language: str) -> ConsentText:
+    """The current consent text as a patient reads it: translated when a translation exists.
+
+    A translation carries the version of the English text it translates
+    (``consent_texts/<language>/<version>.md``); a missing one falls back to English.
+    """
+    current = current_consent()
+    translated = TEXTS_DIR / language / f"{current.version}.md"
+    if language == "en" or not translated.is_file():
+        return current
+    return ConsentText(version=current.version, text=translated.read_text(encoding="utf-8"))

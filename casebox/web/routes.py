@@ -6,6 +6,7 @@ import hmac
 import secrets
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -16,6 +17,7 @@ from casebox.accounts.auth import CSRF_SESSION_KEY
 from casebox.accounts.models import Role
 from casebox.database import db
 from casebox.errors import RateLimited
+from casebox.i18n import select_locale
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -29,10 +31,11 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def _template_globals() -> dict[str, object]:
-    return {"csrf_token": csrf_token}
+    return {"csrf_token": csrf_token, "current_language": select_locale}
 
 
-def _check_form_csrf() -> None:
+def check_form_csrf() -> None:
+    """Refuse a form post without the session's CSRF token."""
     expected = session.get(CSRF_SESSION_KEY, "")
     if not expected or not hmac.compare_digest(expected, request.form.get("csrf_token", "")):
         abort(400, "The form expired; reload the page and try again.")
@@ -49,7 +52,7 @@ def login() -> str | Response:
     """Sign in with email and password into a browser session."""
     error = None
     if request.method == "POST":
-        _check_form_csrf()
+        check_form_csrf()
         try:
             user = operations.authenticate(
                 request.form.get("email", ""), request.form.get("password", ""), request.remote_addr
@@ -62,24 +65,31 @@ def login() -> str | Response:
             login_user(user)
             csrf_token()
             return redirect(_landing_page(user.role, request.args.get("next", "")))
-        error = error or "The email or password is wrong."
+        error = error or gettext("The email or password is wrong.")
     return render_template("login.html", error=error)
 
 
-def _landing_page(role: Role, wanted: str) -> str:
-    # Only a local path: never an open redirect to another site.
+def safe_next_path(wanted: str, default: str) -> str:
+    """``wanted`` if it is a path on this site, else ``default``: never an open redirect."""
     if wanted.startswith("/") and not wanted.startswith("//") and "\\" not in wanted:
         return wanted
+    return default
+
+
+def _landing_page(role: Role, wanted: str) -> str:
     if role == Role.PHARMACIST:
-        return url_for("pharmacy.inbox")
-    staff = role in (Role.SPECIALIST, Role.ADMIN)
-    return url_for("review.queue") if staff else url_for("web.index")
+        home = url_for("pharmacy.inbox")
+    elif role in (Role.SPECIALIST, Role.ADMIN):
+        home = url_for("review.queue")
+    else:
+        home = url_for("patient.home")
+    return safe_next_path(wanted, home)
 
 
 @bp.post("/logout")
 def logout() -> Response:
     """End the browser session."""
-    _check_form_csrf()
+    check_form_csrf()
     logout_user()
     session.clear()
     return redirect(url_for("web.index"))
@@ -101,4 +111,4 @@ def health() -> tuple[dict[str, str], int]:
     return status, 200 if healthy else 503
 
 
-__all__ = ["bp", "csrf_token", "current_user"]
+__all__ = ["bp", "check_form_csrf", "csrf_token", "current_user", "safe_next_path"]
