@@ -17,6 +17,7 @@ from casebox import services
 from casebox.analysis import operations as analysis
 from casebox.cases import pipeline
 from casebox.database import db, read_only_transaction
+from casebox.followups import operations as followups
 from casebox.notifications.delivery import deliver_notification
 from prescriptions import issuing
 
@@ -83,6 +84,16 @@ def send_notification(notification_id: str) -> int:
     Claims and marks are short writes of their own; sending runs outside any transaction.
     """
     return deliver_notification(notification_id, services.settings())
+
+
+def follow_up_due(follow_up_id: str, due_at: str | None = None) -> str | None:
+    """Job: on a follow-up's due date, pre-create its case and remind the patient, once.
+
+    ``due_at`` is the time it was scheduled for; the database's due time decides.
+    """
+    case_id = followups.remind(follow_up_id)
+    db.session.commit()
+    return case_id
 
 
 def on_final_failure(

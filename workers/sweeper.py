@@ -16,24 +16,27 @@ from sqlalchemy import select
 from casebox import services
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
 from casebox.database import db, utcnow
+from casebox.followups.operations import reminders_to_schedule
 from casebox.notifications.delivery import stuck_notifications
 from casebox.outbox.events import (
     CASE_SUBMITTED,
+    FOLLOW_UP_SET,
     NOTIFICATION_CREATED,
     PHOTO_UPLOADED,
     PRESCRIPTION_ISSUED,
 )
 from casebox.uploads.operations import purge_expired_uploads
 from prescriptions.models import Prescription
-from workers.queues import TOPIC_JOBS, enqueue_job, job_is_live
+from workers.queues import TOPIC_JOBS, enqueue_job, job_is_live, waits_past_its_time
 
 log = logging.getLogger(__name__)
 
 
 def sweep_stuck_work(queue: Queue) -> int:
-    """Re-enqueue stuck photos, cases, prescription PDFs and notices; returns how many.
+    """Re-enqueue stuck photos, cases, prescription PDFs, notices and follow-up reminders.
 
-    Resumable uploads left unfinished past their expiry are removed on the way.
+    Returns how many jobs it handed to RQ. Resumable uploads left unfinished past their
+    expiry are removed on the way.
     """
     if purge_expired_uploads():
         db.session.commit()
@@ -57,15 +60,19 @@ def sweep_stuck_work(queue: Queue) -> int:
         )
     ).all()
     unsent = stuck_notifications(cutoff)
+    reminders = reminders_to_schedule()
     db.session.rollback()  # read-only: release the snapshot before talking to Redis
     work = [(PHOTO_UPLOADED, {"photo_id": p}) for p in photos]
     work += [(CASE_SUBMITTED, {"case_id": c}) for c in cases]
     work += [(PRESCRIPTION_ISSUED, {"prescription_id": p}) for p in unrendered]
     work += [(NOTIFICATION_CREATED, {"notification_id": n}) for n in unsent]
+    # Follow-ups waiting for their reminder: scheduled again if RQ lost it, run if due.
+    work += [(FOLLOW_UP_SET, {"follow_up_id": f, "due_at": d.isoformat()}) for f, d in reminders]
     enqueued = 0
     for topic, payload in work:
         spec = TOPIC_JOBS[topic]
-        if not job_is_live(queue, spec.job_id(payload)):
+        job_id = spec.job_id(payload)
+        if not job_is_live(queue, job_id) or waits_past_its_time(queue, spec, payload):
             enqueue_job(queue, spec, payload)
             enqueued += 1
     if enqueued:

@@ -16,6 +16,7 @@ from casebox.cases.models import Case, CaseStatus
 from casebox.cases.operations import find_case
 from casebox.database import db
 from casebox.errors import ValidationFailed
+from casebox.followups.operations import set_follow_up
 from casebox.notifications.models import NotificationKind as Kind
 from casebox.notifications.operations import notify
 from casebox.review.claims import end_claim, require_claim
@@ -60,6 +61,8 @@ def submit_assessment(specialist: User, case_id: str, data: dict[str, Any]) -> A
     end_claim(case, CaseStatus.MORE_INFO_REQUESTED if more else CaseStatus.COMPLETED)
     details = {"management": str(management), "assessment": assessment.public_id}
     trail.record("case.assess", object_type="case", object_id=case.public_id, details=details)
+    if data.get("follow_up") and not more:
+        set_follow_up(specialist, case, assessment, data["follow_up"])
     notify(
         case.patient,
         Kind.CASE_MORE_INFO if more else Kind.CASE_RESPONSE,

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from casebox.assessments.diagnoses import SNOMED_SYSTEM
 from casebox.assessments.models import AiAgreement, Certainty, Management
+from casebox.followups.schemas import FollowUpInputSchema
 from casebox.review.schemas import PersonSchema
 
 
@@ -29,10 +30,19 @@ class AssessmentInputSchema(Schema):
     patient_message = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     internal_note = fields.String(validate=validate.Length(max=4000))
     ai_agreement = fields.Enum(AiAgreement, by_value=True, required=True)
+    follow_up = fields.Nested(
+        FollowUpInputSchema,
+        metadata={"description": "Ask to see the same spot again: an interval or a date"},
+    )
 
     @validates_schema
     def _request_when_asking(self, data: dict[str, Any], **_: Any) -> None:
         asking = data.get("management") == Management.MORE_INFORMATION
+        if asking and data.get("follow_up"):
+            raise ValidationError(
+                "Set a follow-up once the case is finished, not while asking for more.",
+                "follow_up",
+            )
         if asking and not (data.get("information_request") or "").strip():
             raise ValidationError(
                 "Say exactly what the patient should send.", "information_request"

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from casebox import services
 from casebox.accounts.models import Role, User
 from casebox.accounts.operations import active_consent
+from casebox.assessments.models import Assessment, Management
 from casebox.audit import trail
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus, PhotoView
 from casebox.database import db, new_public_id, utcnow
 from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casebox.followups.models import FollowUp, FollowUpStatus
 from casebox.objects import delete_object_on_commit, put_object
 from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED, emit
 from casebox.photos.intake import inspect_upload
@@ -95,11 +98,26 @@ def list_own_cases(patient: User, *, page: int, per_page: int) -> CasePage:
     return CasePage(list(items), page, per_page, total)
 
 
-def _require_draft(case: Case, action: str) -> None:
-    if case.status != CaseStatus.DRAFT:
+# A patient adds photos to a draft, and to a case whose specialist asked for more.
+PHOTOS_OPEN = (CaseStatus.DRAFT, CaseStatus.MORE_INFO_REQUESTED)
+
+
+def require_photos_open(case: Case, action: str = "added") -> None:
+    """Conflict unless the patient may add (or delete) photos of this case now."""
+    if case.status not in PHOTOS_OPEN:
         raise Conflict(
-            f"Photos can only be {action} while the case is a draft; it is {case.status}."
+            f"Photos can only be {action} while the case is a draft or the specialist "
+            f"asks for more information; it is {case.status}."
         )
+
+
+def information_requested_at(case: Case) -> datetime | None:
+    """When the specialist last asked the patient for more information on this case."""
+    return db.session.scalar(
+        select(func.max(Assessment.created_at)).where(
+            Assessment.case_id == case.id, Assessment.management == Management.MORE_INFORMATION
+        )
+    )
 
 
 def add_photo(
@@ -110,7 +128,7 @@ def add_photo(
     ``low_data``: the phone downsized the photo before sending it; the case records it.
     """
     case = find_case(patient, case_id, for_update=True)
-    _require_draft(case, "added")
+    require_photos_open(case, "added")
     inspected = inspect_upload(data, max_pixels=services.settings().max_image_pixels)
     photo = Photo(
         public_id=new_public_id(),
@@ -172,7 +190,14 @@ def delete_photo(patient: User, case_id: str, photo_id: str) -> None:
     """Remove a photo from a draft case; its objects go once the deletion commits."""
     case = find_case(patient, case_id, for_update=True)
     photo = find_photo(case, photo_id)
-    _require_draft(case, "deleted")
+    require_photos_open(case, "deleted")
+    if case.status == CaseStatus.MORE_INFO_REQUESTED:
+        asked = information_requested_at(case)
+        if asked is not None and photo.created_at <= asked:
+            raise Conflict(
+                "The specialist has already seen this photo; only photos added since "
+                "they asked for more information can be deleted."
+            )
     for key in (photo.original_key, photo.review_key, photo.thumb_key):
         if key:
             delete_object_on_commit(key)
@@ -195,6 +220,15 @@ def submit_case(patient: User, case_id: str, *, accept_quality_warnings: bool = 
     case = find_case(patient, case_id, for_update=True)
     if case.status != CaseStatus.DRAFT:
         return case
+    return send_for_review(patient, case, accept_quality_warnings=accept_quality_warnings)
+
+
+def send_for_review(patient: User, case: Case, *, accept_quality_warnings: bool) -> Case:
+    """Check the photos and hand the (locked) case to the pipeline, which routes it.
+
+    The submit of a draft, and the resubmit of a case answering a request for more
+    information. Raises before writing anything when the case cannot go yet.
+    """
     _require_consent(patient)
     _check_photos_ready(case.photos)
     warned = _photos_with_warnings(case.photos)
@@ -217,6 +251,8 @@ def submit_case(patient: User, case_id: str, *, accept_quality_warnings: bool = 
         ]
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = utcnow()
+    if case.follow_up_of_id is not None:
+        _complete_follow_up(case)
     emit(CASE_SUBMITTED, case_id=case.public_id)
     trail.record(
         "case.submit",
@@ -225,6 +261,22 @@ def submit_case(patient: User, case_id: str, *, accept_quality_warnings: bool = 
         details={"photos": len(case.photos), "quality_override": bool(warned)},
     )
     return case
+
+
+def _complete_follow_up(case: Case) -> None:
+    """The follow-up whose pre-created case this is has been answered."""
+    done = db.session.execute(
+        update(FollowUp)
+        .where(
+            FollowUp.follow_up_case_id == case.id,
+            FollowUp.status.in_([FollowUpStatus.SCHEDULED, FollowUpStatus.DUE]),
+        )
+        .values(status=FollowUpStatus.COMPLETED)
+        .returning(FollowUp.public_id)
+    ).scalar()
+    if done is not None:
+        trail.record("follow_up.complete", object_type="follow_up", object_id=done,
+                     details={"case_id": case.public_id})  # fmt: skip
 
 
 def _check_photos_ready(photos: list[Photo]) -> None:

@@ -30,6 +30,7 @@ from casebox.objects import put_object
 from casebox.photos.derivatives import Derivatives, make_derivatives
 from casebox.photos.quality import QualityReport, assess_quality
 from casebox.queues.routing import route
+from casebox.review.claims import reserve_for_return
 
 log = logging.getLogger(__name__)
 
@@ -219,4 +220,6 @@ def _route(case: Case, profile: PatientProfile, malignancy_score: float | None) 
         object_id=case.public_id,
         details={"queue": decision.queue, "priority": decision.priority},
     )
+    if case.preferred_specialist_id is not None:
+        reserve_for_return(case)  # back to the specialist who asked, if they can take it
     return case.status

@@ -11,6 +11,8 @@ PHOTO_UPLOADED = "photo.uploaded"
 CASE_SUBMITTED = "case.submitted"
 PRESCRIPTION_ISSUED = "prescription.issued"
 NOTIFICATION_CREATED = "notification.created"
+# Payload: follow_up_id and due_at (ISO 8601); the relay schedules the reminder then.
+FOLLOW_UP_SET = "follow_up.set"
 
 
 def emit(topic: str, **payload: Any) -> OutboxEvent:

@@ -18,6 +18,9 @@ from casebox.cases.models import Case, CaseStatus
 from casebox.cases.operations import find_case
 from casebox.cases.schemas import CaseSchema, PhotoSchema, StaffCaseSchema
 from casebox.database import db
+from casebox.followups.operations import follow_up_answered_by, follow_up_of_case
+from casebox.followups.replies import replies_of
+from casebox.followups.schemas import FollowUpSchema, StaffFollowUpSchema
 from casebox.queues.routing import age_in_years
 from casebox.review.claims import claim_of
 from casebox.review.schemas import ClaimSchema
@@ -35,6 +38,10 @@ def staff_view(case: Case) -> dict[str, Any]:
     claim = claim_of(case)
     body["claim"] = ClaimSchema().dump(claim) if claim else None
     body["assessments"] = AssessmentSchema(many=True).dump(assessments_of(case))
+    follow_up = follow_up_of_case(case)
+    body["follow_up"] = StaffFollowUpSchema().dump(follow_up) if follow_up else None
+    body["follow_up_of"] = _baseline(case)
+    body["replies"] = replies_of(case)
     return body
 
 
@@ -47,7 +54,29 @@ def patient_view(case: Case) -> dict[str, Any]:
         body["response"]["prescriptions"] = PrescriptionSchema(many=True).dump(
             signed_prescriptions_of(case)
         )
+    follow_up = follow_up_of_case(case)
+    body["follow_up"] = FollowUpSchema().dump(follow_up) if follow_up else None
+    body["follow_up_of"] = _baseline(case)
+    body["replies"] = replies_of(case)
     return body
+
+
+def _baseline(case: Case) -> dict[str, Any] | None:
+    """For a follow-up case: its baseline case, that case's photos and the instructions."""
+    if case.follow_up_of_id is None:
+        return None
+    baseline = db.session.get(Case, case.follow_up_of_id)
+    if baseline is None:
+        return None
+    answered = follow_up_answered_by(case)
+    return {
+        "case_id": baseline.public_id,
+        "body_site": baseline.body_site,
+        "submitted_at": baseline.submitted_at.isoformat() if baseline.submitted_at else None,
+        "follow_up_id": answered.public_id if answered else None,
+        "instructions": answered.instructions if answered else None,
+        "photos": PhotoSchema(many=True).dump(baseline.photos),
+    }
 
 
 def _patient_context(case: Case) -> dict[str, Any]:

@@ -137,6 +137,51 @@ def reassign_case(admin: User, case_id: str, specialist_id: str) -> Claim:
     return claim
 
 
+def reserve_for_return(case: Case) -> Claim | None:
+    """Hold a case coming back (follow-up, reply) for the specialist who should see it.
+
+    Only when that specialist is active and works the case's queue, and the case is
+    waiting unclaimed; the lease is ``return_reservation_hours``, never past the SLA due
+    time. One conditional UPDATE, like a claim; otherwise the case waits in its queue.
+    """
+    specialist = db.session.get(User, case.preferred_specialist_id or 0)
+    if (
+        specialist is None
+        or specialist.role != Role.SPECIALIST
+        or not specialist.active
+        or case.queue not in queues_of(specialist)
+    ):
+        return None
+    now = utcnow()
+    until = now + timedelta(hours=services.settings().return_reservation_hours)
+    if case.sla_due_at is not None:
+        until = min(until, case.sla_due_at)
+    if until <= now:
+        return None
+    db.session.flush()  # the routing decision is in the row the UPDATE checks
+    taken = db.session.execute(
+        update(Case)
+        .where(
+            Case.id == case.id,
+            Case.status == CaseStatus.AWAITING_REVIEW,
+            Case.claimed_by_id.is_(None),
+        )
+        .values(
+            status=CaseStatus.IN_REVIEW,
+            claimed_by_id=specialist.id,
+            claimed_at=now,
+            claim_expires_at=until,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(case)
+    if taken.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+        return None
+    trail.record("case.reserve", object_type="case", object_id=case.public_id,
+                 details={"for": specialist.public_id})  # fmt: skip
+    return claim_of(case)
+
+
 def require_claim(user: User, case: Case) -> None:
     """Raise unless the user holds the case's claim (a lapsed one nobody took still counts)."""
     if case.status == CaseStatus.IN_REVIEW and case.claimed_by_id == user.id:

@@ -20,8 +20,8 @@ from casebox import services
 from casebox.accounts.models import User
 from casebox.accounts.operations import active_consent
 from casebox.audit import trail
-from casebox.cases.models import CaseStatus, PhotoView
-from casebox.cases.operations import add_photo, find_case
+from casebox.cases.models import PhotoView
+from casebox.cases.operations import add_photo, find_case, require_photos_open
 from casebox.database import db, utcnow
 from casebox.errors import (
     Conflict,
@@ -63,8 +63,7 @@ def create_upload(
     if active_consent(patient) is None:
         raise Forbidden("Consent is withdrawn. Give consent again to create or submit cases.")
     case = find_case(patient, case_id)
-    if case.status != CaseStatus.DRAFT:
-        raise Conflict(f"Photos can only be added while the case is a draft; it is {case.status}.")
+    require_photos_open(case)
     upload = Upload(
         patient_id=patient.id,
         case=case,
