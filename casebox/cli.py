@@ -278,3 +278,14 @@ def audit_verify() -> None:
         )
         sys.exit(1)
     click.echo(f"audit trail intact: {checked} events verified")
+
+
+@main.command("purge-erased")
+def purge_erased() -> None:
+    """Purge the records of erased patients whose retention period has passed."""
+    from casebox.erasure.purge import purge_due
+
+    app = _app()
+    with app.app_context():
+        run = purge_due()
+    click.echo(f"purged {len(run.purged)} erased patient(s)")

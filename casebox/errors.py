@@ -62,6 +62,13 @@ class SecondFactorRejected(Forbidden):
     title = "Second factor not accepted"
 
 
+class ReauthenticationFailed(Forbidden):
+    """The password given to confirm a grave action (such as erasure) is wrong."""
+
+    slug = "reauthentication-failed"
+    title = "Password not accepted"
+
+
 class NotFound(CaseboxError):
     """The object does not exist or the caller may not know that it exists."""
 

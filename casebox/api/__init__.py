@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     from casebox.assessments.routes import blp as assessments_blp
     from casebox.cases.routes import blp as cases_blp
     from casebox.comparison.routes import blp as alignments_blp
+    from casebox.erasure.routes import blp as erasure_blp
     from casebox.exports.routes import blp as exports_blp
     from casebox.followups.routes import blp as follow_ups_blp
     from casebox.notifications.routes import blp as notifications_blp
@@ -70,6 +71,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(notifications_blp)
     api.register_blueprint(exports_blp)
     api.register_blueprint(uploads_blp)
+    api.register_blueprint(erasure_blp)
     api.register_blueprint(follow_ups_blp)
     app.register_error_handler(CaseboxError, _on_casebox_error)
     app.register_error_handler(Exception, _on_unexpected_error)

@@ -56,7 +56,7 @@ class Normalized:
 def pending_photo(photo_id: str) -> PendingPhoto | None:
     """The photo if it still waits for normalization, else None."""
     photo = db.session.scalar(select(Photo).where(Photo.public_id == photo_id))
-    if photo is None or photo.status != PhotoStatus.PROCESSING:
+    if photo is None or photo.status != PhotoStatus.PROCESSING or _withdrawn(photo):
         return None
     return PendingPhoto(photo.public_id, photo.original_key, photo.original_sha256)
 
@@ -85,6 +85,8 @@ def store_normalized(pending: PendingPhoto, result: Normalized) -> PhotoStatus |
         return None
     if photo.status != PhotoStatus.PROCESSING or photo.original_key != pending.original_key:
         return photo.status  # another run stored its result first
+    if _withdrawn(photo):  # the patient asked for erasure while the image work ran
+        return None
     if result.derivatives is None or result.report is None:
         photo.status = PhotoStatus.REJECTED
         reason = result.rejection.reason if result.rejection else "unknown"
@@ -107,6 +109,11 @@ def store_normalized(pending: PendingPhoto, result: Normalized) -> PhotoStatus |
         details={"verdict": report.verdict, "reasons": [r.code for r in report.reasons]},
     )
     return photo.status
+
+
+def _withdrawn(photo: Photo) -> bool:
+    """Whether the photo's case was withdrawn (erasure): nothing more is done with it."""
+    return photo.case.status == CaseStatus.WITHDRAWN
 
 
 def normalize_photo(photo_id: str) -> PhotoStatus | None:
