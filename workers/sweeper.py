@@ -27,6 +27,7 @@ from casebox.outbox.events import (
 )
 from casebox.uploads.operations import purge_expired_uploads
 from prescriptions.models import Prescription
+from workers.purge import schedule_daily_purge
 from workers.queues import TOPIC_JOBS, enqueue_job, job_is_live, waits_past_its_time
 
 log = logging.getLogger(__name__)
@@ -36,14 +37,19 @@ def sweep_stuck_work(queue: Queue) -> int:
     """Re-enqueue stuck photos, cases, prescription PDFs, notices and follow-up reminders.
 
     Returns how many jobs it handed to RQ. Resumable uploads left unfinished past their
-    expiry are removed on the way.
+    expiry are removed on the way, and the next daily purge of erased patients is put in
+    RQ's scheduler if it is not there (workers.purge; not counted).
     """
     if purge_expired_uploads():
         db.session.commit()
     cutoff = utcnow() - timedelta(seconds=services.settings().stuck_after_seconds)
     photos = db.session.scalars(
-        select(Photo.public_id).where(
-            Photo.status == PhotoStatus.PROCESSING, Photo.created_at < cutoff
+        select(Photo.public_id)
+        .join(Case, Photo.case_id == Case.id)
+        .where(
+            Photo.status == PhotoStatus.PROCESSING,
+            Photo.created_at < cutoff,
+            Case.status != CaseStatus.WITHDRAWN,  # erasure: its jobs stop, nothing to redo
         )
     ).all()
     cases = db.session.scalars(
@@ -77,4 +83,5 @@ def sweep_stuck_work(queue: Queue) -> int:
             enqueued += 1
     if enqueued:
         log.warning("sweeper re-enqueued %d stuck jobs", enqueued)
+    schedule_daily_purge(queue)  # the next purge of erased patients, if Redis lost it
     return enqueued
