@@ -4,11 +4,16 @@ Every error a user can cause is a :class:`CaseboxError`. The API turns each one
 into an ``application/problem+json`` response (RFC 9457) whose ``type`` is
 ``https://casebox.invalid/problems/<slug>``. Messages never carry personal
 health information: they name fields and rules, not values.
+
+Titles are marked English (``N_``) and translated when the problem is rendered; details
+are translated where they are raised (``gettext``, in the request's language).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from casebox.i18n import N_
 
 
 class CaseboxError(Exception):
@@ -16,7 +21,7 @@ class CaseboxError(Exception):
 
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[str] = N_("Bad request")
 
     def __init__(self, detail: str, *, errors: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
@@ -29,7 +34,7 @@ class ValidationFailed(CaseboxError):
 
     status = 422
     slug = "validation-failed"
-    title = "The request is not valid"
+    title = N_("The request is not valid")
 
 
 class Unauthenticated(CaseboxError):
@@ -37,7 +42,7 @@ class Unauthenticated(CaseboxError):
 
     status = 401
     slug = "unauthenticated"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class Forbidden(CaseboxError):
@@ -45,28 +50,28 @@ class Forbidden(CaseboxError):
 
     status = 403
     slug = "forbidden"
-    title = "Not allowed"
+    title = N_("Not allowed")
 
 
 class SecondFactorRequired(Forbidden):
     """The operation needs a confirmed authenticator app, and the user has none."""
 
     slug = "second-factor-required"
-    title = "Second factor required"
+    title = N_("Second factor required")
 
 
 class SecondFactorRejected(Forbidden):
     """The authenticator code is wrong, outside the accepted window or already used."""
 
     slug = "second-factor-rejected"
-    title = "Second factor not accepted"
+    title = N_("Second factor not accepted")
 
 
 class ReauthenticationFailed(Forbidden):
     """The password given to confirm a grave action (such as erasure) is wrong."""
 
     slug = "reauthentication-failed"
-    title = "Password not accepted"
+    title = N_("Password not accepted")
 
 
 class NotFound(CaseboxError):
@@ -74,7 +79,7 @@ class NotFound(CaseboxError):
 
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(CaseboxError):
@@ -82,7 +87,7 @@ class Conflict(CaseboxError):
 
     status = 409
     slug = "conflict"
-    title = "Conflict with the current state"
+    title = N_("Conflict with the current state")
 
 
 class PayloadTooLarge(CaseboxError):
@@ -90,7 +95,7 @@ class PayloadTooLarge(CaseboxError):
 
     status = 413
     slug = "payload-too-large"
-    title = "Request body too large"
+    title = N_("Request body too large")
 
 
 class UnsupportedMediaType(CaseboxError):
@@ -98,7 +103,7 @@ class UnsupportedMediaType(CaseboxError):
 
     status = 415
     slug = "unsupported-media-type"
-    title = "Unsupported media type"
+    title = N_("Unsupported media type")
 
 
 class PhotoRejected(CaseboxError):
@@ -106,7 +111,7 @@ class PhotoRejected(CaseboxError):
 
     status = 422
     slug = "photo-rejected"
-    title = "The photo cannot be accepted"
+    title = N_("The photo cannot be accepted")
 
     def __init__(self, detail: str, *, reason: str) -> None:
         super().__init__(detail, errors={"file": [detail]})
@@ -118,7 +123,7 @@ class RateLimited(CaseboxError):
 
     status = 429
     slug = "rate-limited"
-    title = "Too many requests"
+    title = N_("Too many requests")
 
 
 class StorageError(CaseboxError):
@@ -126,7 +131,7 @@ class StorageError(CaseboxError):
 
     status = 503
     slug = "storage-unavailable"
-    title = "Storage is unavailable"
+    title = N_("Storage is unavailable")
 
 
 class ObjectNotFound(StorageError):
@@ -137,7 +142,7 @@ class IntegrityViolation(StorageError):
     """Stored bytes do not match their recorded checksum or fail decryption."""
 
     slug = "integrity-violation"
-    title = "Stored data failed verification"
+    title = N_("Stored data failed verification")
 
 
 class ConfigurationError(CaseboxError):
@@ -145,7 +150,7 @@ class ConfigurationError(CaseboxError):
 
     status = 500
     slug = "configuration"
-    title = "Configuration error"
+    title = N_("Configuration error")
 
 
 class TusVersionUnsupported(CaseboxError):
@@ -153,7 +158,7 @@ class TusVersionUnsupported(CaseboxError):
 
     status = 412
     slug = "tus-version-unsupported"
-    title = "Unsupported tus version"
+    title = N_("Unsupported tus version")
 
 
 class UploadExpired(CaseboxError):
@@ -161,4 +166,4 @@ class UploadExpired(CaseboxError):
 
     status = 410
     slug = "upload-expired"
-    title = "The upload has expired"
+    title = N_("The upload has expired")

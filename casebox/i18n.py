@@ -1,19 +1,22 @@
 """Languages of the pages and notifications: English and French, via Flask-Babel.
 
 The language is, in order: the one the visitor picked with the switcher (a cookie),
-the one a signed-in user saved, the best match of the browser's Accept-Language,
-English. Notifications use the recipient's saved language (``locale_of``).
+the one a signed-in user saved (browser session or API token), the best match of the
+browser's Accept-Language, English. Notifications use the recipient's saved language
+(``locale_of``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask, request
-from flask_babel import Babel, force_locale
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, force_locale, gettext, lazy_gettext
 from flask_login import current_user
 
-from casebox.accounts.models import User
+if TYPE_CHECKING:
+    from casebox.accounts.models import User
 
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
@@ -24,13 +27,26 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 babel = Babel()
 
 
+def N_(message: str) -> str:  # noqa: N802  # gettext's name for "mark, translate later"
+    """Mark an English message for the catalogue and return it unchanged.
+
+    For messages stored or defined before the reader's language is known (error titles,
+    photo-quality reasons saved by a job): ``gettext(message)`` translates them when shown.
+    """
+    return message
+
+
 def select_locale() -> str:
-    """The language of the current request."""
+    """The language of the current request (English in jobs, which have none)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
-        return str(current_user.locale)
+    # The API's bearer-token user (set once authenticated), else the browser session's.
+    user = g.get("user") or (current_user if current_user.is_authenticated else None)
+    if user is not None and user.locale in LANGUAGES:
+        return str(user.locale)
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
@@ -49,4 +65,13 @@ def init_app(app: Flask) -> None:
     )
 
 
-__all__ = ["LANGUAGES", "force_locale", "init_app", "locale_of", "select_locale"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "force_locale",
+    "gettext",
+    "init_app",
+    "lazy_gettext",
+    "locale_of",
+    "select_locale",
+]

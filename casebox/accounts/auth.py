@@ -19,6 +19,7 @@ from casebox.accounts.models import Role, User
 from casebox.accounts.tokens import find_live_token
 from casebox.database import db
 from casebox.errors import Forbidden, Unauthenticated
+from casebox.i18n import gettext
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,15 +44,15 @@ def authenticate_api_request() -> User | None:
     if header:
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials:
-            raise Unauthenticated("Use 'Authorization: Bearer <token>'.")
+            raise Unauthenticated(gettext("Use 'Authorization: Bearer <token>'."))
         token = find_live_token(credentials.strip())
         if token is None or not token.user.active:
-            raise Unauthenticated("The token is invalid, expired or revoked.")
+            raise Unauthenticated(gettext("The token is invalid, expired or revoked."))
         g.api_token = token
         return token.user
     if current_user.is_authenticated:
         if request.method not in SAFE_METHODS and not _csrf_header_valid():
-            raise Forbidden("Missing or wrong X-CSRF-Token header for a browser session.")
+            raise Forbidden(gettext("Missing or wrong X-CSRF-Token header for a browser session."))
         return current_user._get_current_object()
     return None
 
@@ -70,10 +71,10 @@ def requires(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             user = authenticate_api_request()
             if user is None:
-                raise Unauthenticated("Log in or send a bearer token.")
+                raise Unauthenticated(gettext("Log in or send a bearer token."))
             g.user = user
             if roles and user.role not in roles:
-                raise Forbidden("Your role does not allow this.")
+                raise Forbidden(gettext("Your role does not allow this."))
             return view(*args, **kwargs)
 
         wrapper.casebox_access = roles or "authenticated"  # type: ignore[attr-defined]

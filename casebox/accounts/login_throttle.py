@@ -9,6 +9,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from casebox.errors import RateLimited
+from casebox.i18n import gettext
 
 
 def limits_storage_uri(redis_url: str) -> str:
@@ -39,7 +40,9 @@ class LoginThrottle:
         account_ok = self._limiter.test(self._per_account, "login-account", _key(email))
         address_ok = self._limiter.test(self._per_address, "login-address", address or "-")
         if not (account_ok and address_ok):
-            raise RateLimited("Too many failed login attempts. Wait a few minutes and try again.")
+            raise RateLimited(
+                gettext("Too many failed login attempts. Wait a few minutes and try again.")
+            )
 
     def record_failure(self, email: str, address: str | None) -> None:
         """Count one failed attempt against the account and the address."""

@@ -41,6 +41,7 @@ from casebox.errors import (
     SecondFactorRejected,
     SecondFactorRequired,
 )
+from casebox.i18n import N_, gettext
 
 ISSUER = "casebox"
 DIGITS = 6
@@ -49,7 +50,7 @@ DRIFT_STEPS = 1
 _SEALED_PURPOSE = "totp-secret"
 _REFUSALS = "casebox_mfa_refusals"
 
-INVALID_CODE = "The authenticator code is not valid or was already used."
+INVALID_CODE = N_("The authenticator code is not valid or was already used.")
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ def start_totp_enrolment(user: User) -> TotpEnrolment:
     )
     if replaced.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult of an UPDATE
         raise Conflict(
-            "An authenticator app is already set up. Remove it, with a code from it, "
-            "before setting up another."
+            gettext(
+                "An authenticator app is already set up. Remove it, with a code from it, "
+                "before setting up another."
+            )
         )
     db.session.refresh(user)
     trail.record("mfa.totp.enrol", object_type="user", object_id=user.public_id)
@@ -120,9 +123,11 @@ def start_totp_enrolment(user: User) -> TotpEnrolment:
 def confirm_totp(user: User, code: str, *, now: datetime | None = None) -> None:
     """Turn the pending secret on, proven by a current code from the app."""
     if user.totp_confirmed_at is not None:
-        raise Conflict("The authenticator app is already confirmed.")
+        raise Conflict(gettext("The authenticator app is already confirmed."))
     if user.totp_secret_sealed is None:
-        raise Conflict("Start setting up an authenticator app first (POST /api/v1/me/mfa/totp).")
+        raise Conflict(
+            gettext("Start setting up an authenticator app first (POST /api/v1/me/mfa/totp).")
+        )
     moment = now or utcnow()
     _accept_code(
         user,
@@ -137,7 +142,7 @@ def confirm_totp(user: User, code: str, *, now: datetime | None = None) -> None:
 def disable_totp(user: User, code: str, *, now: datetime | None = None) -> None:
     """Remove the user's authenticator app, proven by a current code from it."""
     if user.totp_confirmed_at is None:
-        raise Conflict("No authenticator app is set up.")
+        raise Conflict(gettext("No authenticator app is set up."))
     _accept_code(
         user,
         code,
@@ -175,8 +180,10 @@ def verify_second_factor(
             "not_enrolled",
             details,
             SecondFactorRequired(
-                "This needs a confirmed authenticator app. "
-                "Set one up with POST /api/v1/me/mfa/totp and confirm it."
+                gettext(
+                    "This needs a confirmed authenticator app. "
+                    "Set one up with POST /api/v1/me/mfa/totp and confirm it."
+                )
             ),
         )
     _accept_code(
@@ -208,7 +215,9 @@ def _accept_code(
             action,
             "rate_limited",
             details,
-            RateLimited("Too many wrong authenticator codes. Wait a few minutes and try again."),
+            RateLimited(
+                gettext("Too many wrong authenticator codes. Wait a few minutes and try again.")
+            ),
         )
     sealed = user.totp_secret_sealed
     if sealed is None:  # callers check the state first; a concurrent removal gets here
@@ -272,7 +281,7 @@ def _refuse_code(user: User, action: str, reason: str, details: dict[str, Any]) 
         details,
         SecondFactorRejected(
             INVALID_CODE,
-            errors={"code": ["Not valid or already used. Enter the next code from your app."]},
+            errors={"code": [N_("Not valid or already used. Enter the next code from your app.")]},
         ),
     )
 

@@ -15,6 +15,7 @@ from casebox.accounts.tokens import issue_token, revoke_token
 from casebox.audit import trail
 from casebox.database import db, utcnow
 from casebox.errors import Conflict, ValidationFailed
+from casebox.i18n import gettext
 
 OLDEST_AGE_YEARS = 130
 
@@ -30,8 +31,8 @@ def create_user(email: str, password: str, *, name: str, role: Role) -> User:
     email = normalize_email(email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(
-            "An account with this email already exists.",
-            errors={"email": ["An account with this email already exists."]},
+            gettext("An account with this email already exists."),
+            errors={"email": [gettext("An account with this email already exists.")]},
         )
     user = User(
         email=email, name=name, role=role, password_hash=services.passwords().hash(password)
@@ -66,8 +67,14 @@ def _check_date_of_birth(date_of_birth: date) -> None:
     today = utcnow().date()
     if date_of_birth > today or date_of_birth.year < today.year - OLDEST_AGE_YEARS:
         raise ValidationFailed(
-            "The date of birth is not plausible.",
-            errors={"date_of_birth": ["Must be in the past and within 130 years."]},
+            gettext("The date of birth is not plausible."),
+            errors={
+                "date_of_birth": [
+                    gettext(
+                        "Must be in the past and within %(years)d years.", years=OLDEST_AGE_YEARS
+                    )
+                ]
+            },
         )
 
 
@@ -75,8 +82,14 @@ def _check_consent_version(version: str) -> None:
     current = current_consent().version
     if version != current:
         raise ValidationFailed(
-            f"Consent must be given to the current text, version {current}.",
-            errors={"consent": {"version": [f"The current version is {current}."]}},
+            gettext(
+                "Consent must be given to the current text, version %(version)s.", version=current
+            ),
+            errors={
+                "consent": {
+                    "version": [gettext("The current version is %(version)s.", version=current)]
+                }
+            },
         )
 
 

@@ -6,6 +6,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from casebox.errors import ValidationFailed
+from casebox.i18n import gettext
 from casebox.settings import Settings
 
 MIN_LENGTH = 12
@@ -42,11 +43,15 @@ def check_policy(password: str) -> None:
     """Refuse passwords that are too short or absurdly long."""
     if len(password) < MIN_LENGTH:
         raise ValidationFailed(
-            f"The password must have at least {MIN_LENGTH} characters.",
-            errors={"password": [f"Must have at least {MIN_LENGTH} characters."]},
+            gettext("The password must have at least %(count)d characters.", count=MIN_LENGTH),
+            errors={
+                "password": [gettext("Must have at least %(count)d characters.", count=MIN_LENGTH)]
+            },
         )
     if len(password) > MAX_LENGTH:
         raise ValidationFailed(
-            f"The password may have at most {MAX_LENGTH} characters.",
-            errors={"password": [f"Must have at most {MAX_LENGTH} characters."]},
+            gettext("The password may have at most %(count)d characters.", count=MAX_LENGTH),
+            errors={
+                "password": [gettext("Must have at most %(count)d characters.", count=MAX_LENGTH)]
+            },
         )

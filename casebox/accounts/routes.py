@@ -24,6 +24,7 @@ from casebox.accounts.schemas import (
 from casebox.api.idempotency import idempotent
 from casebox.database import db
 from casebox.errors import Conflict, Unauthenticated
+from casebox.i18n import gettext
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and consent")
 
@@ -110,7 +111,7 @@ class Tokens(MethodView):
         user = operations.authenticate(data["email"], data["password"], request.remote_addr)
         if user is None:
             db.session.commit()  # keep the audited failure although the request is refused
-            raise Unauthenticated("The email or password is wrong.")
+            raise Unauthenticated(gettext("The email or password is wrong."))
         g.user = user
         plain, row = operations.open_token(user)
         return {"token": plain, "expires_at": row.expires_at}
@@ -124,5 +125,5 @@ class CurrentToken(MethodView):
         """Revoke the bearer token used for this request."""
         token: ApiToken | None = g.get("api_token")
         if token is None:
-            raise Conflict("This request was not made with a bearer token.")
+            raise Conflict(gettext("This request was not made with a bearer token."))
         operations.close_token(token)

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from casebox.accounts.models import Sex
 from casebox.accounts.passwords import MAX_LENGTH
+from casebox.i18n import N_
 
 
 class StrictBoolean(fields.Boolean):
@@ -18,7 +19,7 @@ class StrictBoolean(fields.Boolean):
 class ConsentAcceptanceSchema(Schema):
     version = fields.String(required=True, validate=validate.Length(min=1, max=20))
     accepted = StrictBoolean(
-        required=True, validate=validate.Equal(True, error="Consent must be accepted.")
+        required=True, validate=validate.Equal(True, error=N_("Consent must be accepted."))
     )
 
 
@@ -70,7 +71,7 @@ class TotpCodeSchema(Schema):
         required=True,
         load_only=True,
         validate=validate.Regexp(
-            r"^\d{3} ?\d{3}$", error="Enter the 6-digit code shown by your authenticator app."
+            r"^\d{3} ?\d{3}$", error=N_("Enter the 6-digit code shown by your authenticator app.")
         ),
         metadata={"description": "The current 6-digit code (a space in the middle is allowed)."},
     )

@@ -1,4 +1,9 @@
-"""RFC 9457 problem details for every error the API answers."""
+"""RFC 9457 problem details for every error the API answers.
+
+Titles, details and field messages are in the request's language: titles and
+marshmallow's stock messages are translated here, inside the request; our own details
+are translated where they are raised.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from flask import Response, json
 from werkzeug.exceptions import HTTPException
 
 from casebox.errors import CaseboxError
+from casebox.i18n import N_, gettext
 
 log = logging.getLogger(__name__)
 
@@ -17,17 +23,55 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 # Titles and slugs for framework-level errors that never pass through CaseboxError.
 _HTTP_PROBLEMS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflict with the current state"),
-    413: ("payload-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    422: ("validation-failed", "The request is not valid"),
-    429: ("rate-limited", "Too many requests"),
+    400: ("bad-request", N_("Bad request")),
+    401: ("unauthenticated", N_("Authentication required")),
+    403: ("forbidden", N_("Not allowed")),
+    404: ("not-found", N_("Not found")),
+    405: ("method-not-allowed", N_("Method not allowed")),
+    409: ("conflict", N_("Conflict with the current state")),
+    413: ("payload-too-large", N_("Request body too large")),
+    415: ("unsupported-media-type", N_("Unsupported media type")),
+    422: ("validation-failed", N_("The request is not valid")),
+    429: ("rate-limited", N_("Too many requests")),
 }
+
+# marshmallow's stock field messages that patients can meet, for the catalogue; the
+# messages it formats with values (lengths, choices) are replaced by our own in schemas.
+MARSHMALLOW_MESSAGES = (
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Invalid value."),
+    N_("Invalid input."),
+    N_("Unknown field."),
+    N_("Invalid type."),
+    N_("Invalid input type."),
+    N_("Not a valid string."),
+    N_("Not a valid boolean."),
+    N_("Not a valid integer."),
+    N_("Not a valid number."),
+    N_("Not a valid list."),
+    N_("Not a valid date."),
+    N_("Not a valid datetime."),
+    N_("Not a valid email address."),
+    N_("Not a valid mapping type."),
+    N_("Not a valid UUID."),
+    N_("String does not match expected pattern."),
+)
+
+
+def translated(messages: Any) -> Any:
+    """A field-error map with each known message in the request's language.
+
+    Messages without a catalogue entry (already translated, or formatted with values)
+    come back unchanged; lazy strings become plain ones.
+    """
+    if isinstance(messages, dict):
+        return {key: translated(value) for key, value in messages.items()}
+    if isinstance(messages, list | tuple):
+        return [translated(value) for value in messages]
+    if isinstance(messages, str):
+        return gettext(messages) if messages else messages  # "" would fetch the header
+    return str(messages) if messages is not None else None
 
 
 def problem(
@@ -42,12 +86,12 @@ def problem(
     """Build a problem+json response."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
-        "title": title,
+        "title": gettext(str(title)) if title else title,
         "status": status,
-        "detail": detail,
+        "detail": gettext(str(detail)) if detail else detail,
     }
     if errors:
-        body["errors"] = errors
+        body["errors"] = translated(errors)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -59,7 +103,9 @@ def from_casebox_error(error: CaseboxError) -> Response:
     if error.status >= 500:
         # Server-side details (object keys, hosts) stay in the log, not in the answer.
         log.error("%s: %s", type(error).__name__, error.detail)
-        detail = "The service could not complete the request; nothing was saved. Try again later."
+        detail = gettext(
+            "The service could not complete the request; nothing was saved. Try again later."
+        )
         return problem(error.status, error.slug, error.title, detail)
     return problem(error.status, error.slug, error.title, error.detail, errors=error.errors)
 
@@ -74,7 +120,7 @@ def from_http_exception(error: HTTPException) -> Response:
     if isinstance(messages, dict):
         errors, detail = _field_errors(messages, detail)
     if status == 413:
-        detail = "The request body is larger than this server accepts."
+        detail = gettext("The request body is larger than this server accepts.")
     headers = {}
     valid_methods = getattr(error, "valid_methods", None)
     if status == 405 and valid_methods:
@@ -91,6 +137,10 @@ def _field_errors(messages: dict[str, Any], default_detail: str) -> tuple[dict[s
         else:
             errors[location] = fields
     if any("Invalid JSON" in str(message) for message in errors.values()):
-        return {"body": ["Not valid JSON."]}, "The request body is not valid JSON."
+        return {"body": [gettext("Not valid JSON.")]}, gettext(
+            "The request body is not valid JSON."
+        )
     names = ", ".join(sorted(errors))
-    return errors, f"Invalid or missing fields: {names}." if names else default_detail
+    if not names:
+        return errors, default_detail
+    return errors, gettext("Invalid or missing fields: %(names)s.", names=names)

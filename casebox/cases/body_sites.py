@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from casebox.i18n import N_, gettext
+
 
 class ModelLocation(enum.StrEnum):
     """The lesion model's coarse anatomical locations."""
@@ -22,13 +24,18 @@ class ModelLocation(enum.StrEnum):
 
 @dataclass(frozen=True)
 class BodySite:
-    """One choosable site."""
+    """One choosable site; ``label`` is English (records, exports), ``local_label`` the reader's."""
 
     code: str
     label: str
     region: str
     side: str | None
     model_location: ModelLocation
+
+    @property
+    def local_label(self) -> str:
+        """The label in the language of the current request (English outside one)."""
+        return gettext(self.label)
 
 
 def _site(code: str, label: str, region: str, location: ModelLocation) -> BodySite:
@@ -46,53 +53,53 @@ _H, _A, _T, _L = (
 BODY_SITES: dict[str, BodySite] = {
     site.code: site
     for site in [
-        _site("scalp", "Scalp", "head", _H),
-        _site("forehead", "Forehead", "head", _H),
-        _site("left_temple", "Left temple", "head", _H),
-        _site("right_temple", "Right temple", "head", _H),
-        _site("left_ear", "Left ear", "head", _H),
-        _site("right_ear", "Right ear", "head", _H),
-        _site("nose", "Nose", "face", _H),
-        _site("left_cheek", "Left cheek", "face", _H),
-        _site("right_cheek", "Right cheek", "face", _H),
-        _site("lips", "Lips", "face", _H),
-        _site("chin", "Chin", "face", _H),
-        _site("neck_front", "Front of neck", "neck", _H),
-        _site("neck_back", "Back of neck", "neck", _H),
-        _site("chest", "Chest", "trunk front", _T),
-        _site("left_breast", "Left breast", "trunk front", _T),
-        _site("right_breast", "Right breast", "trunk front", _T),
-        _site("abdomen", "Abdomen", "trunk front", _T),
-        _site("upper_back", "Upper back", "trunk back", _T),
-        _site("lower_back", "Lower back", "trunk back", _T),
-        _site("left_flank", "Left flank", "trunk side", _T),
-        _site("right_flank", "Right flank", "trunk side", _T),
-        _site("buttocks", "Buttocks", "trunk back", _T),
-        _site("genital", "Genital area", "groin", _L),
-        _site("groin", "Groin", "groin", _L),
-        _site("left_shoulder", "Left shoulder", "arm", _A),
-        _site("right_shoulder", "Right shoulder", "arm", _A),
-        _site("left_upper_arm", "Left upper arm", "arm", _A),
-        _site("right_upper_arm", "Right upper arm", "arm", _A),
-        _site("left_elbow", "Left elbow", "arm", _A),
-        _site("right_elbow", "Right elbow", "arm", _A),
-        _site("left_forearm", "Left forearm", "arm", _A),
-        _site("right_forearm", "Right forearm", "arm", _A),
-        _site("left_hand_back", "Back of left hand", "hand", _A),
-        _site("right_hand_back", "Back of right hand", "hand", _A),
-        _site("left_palm", "Left palm", "hand", _A),
-        _site("right_palm", "Right palm", "hand", _A),
-        _site("left_thigh", "Left thigh", "leg", _L),
-        _site("right_thigh", "Right thigh", "leg", _L),
-        _site("left_knee", "Left knee", "leg", _L),
-        _site("right_knee", "Right knee", "leg", _L),
-        _site("left_lower_leg", "Left lower leg", "leg", _L),
-        _site("right_lower_leg", "Right lower leg", "leg", _L),
-        _site("left_foot_top", "Top of left foot", "foot", _L),
-        _site("right_foot_top", "Top of right foot", "foot", _L),
-        _site("left_sole", "Left sole", "foot", _L),
-        _site("right_sole", "Right sole", "foot", _L),
-        _site("fingernail", "Fingernail", "nail", _A),
-        _site("toenail", "Toenail", "nail", _L),
+        _site("scalp", N_("Scalp"), "head", _H),
+        _site("forehead", N_("Forehead"), "head", _H),
+        _site("left_temple", N_("Left temple"), "head", _H),
+        _site("right_temple", N_("Right temple"), "head", _H),
+        _site("left_ear", N_("Left ear"), "head", _H),
+        _site("right_ear", N_("Right ear"), "head", _H),
+        _site("nose", N_("Nose"), "face", _H),
+        _site("left_cheek", N_("Left cheek"), "face", _H),
+        _site("right_cheek", N_("Right cheek"), "face", _H),
+        _site("lips", N_("Lips"), "face", _H),
+        _site("chin", N_("Chin"), "face", _H),
+        _site("neck_front", N_("Front of neck"), "neck", _H),
+        _site("neck_back", N_("Back of neck"), "neck", _H),
+        _site("chest", N_("Chest"), "trunk front", _T),
+        _site("left_breast", N_("Left breast"), "trunk front", _T),
+        _site("right_breast", N_("Right breast"), "trunk front", _T),
+        _site("abdomen", N_("Abdomen"), "trunk front", _T),
+        _site("upper_back", N_("Upper back"), "trunk back", _T),
+        _site("lower_back", N_("Lower back"), "trunk back", _T),
+        _site("left_flank", N_("Left flank"), "trunk side", _T),
+        _site("right_flank", N_("Right flank"), "trunk side", _T),
+        _site("buttocks", N_("Buttocks"), "trunk back", _T),
+        _site("genital", N_("Genital area"), "groin", _L),
+        _site("groin", N_("Groin"), "groin", _L),
+        _site("left_shoulder", N_("Left shoulder"), "arm", _A),
+        _site("right_shoulder", N_("Right shoulder"), "arm", _A),
+        _site("left_upper_arm", N_("Left upper arm"), "arm", _A),
+        _site("right_upper_arm", N_("Right upper arm"), "arm", _A),
+        _site("left_elbow", N_("Left elbow"), "arm", _A),
+        _site("right_elbow", N_("Right elbow"), "arm", _A),
+        _site("left_forearm", N_("Left forearm"), "arm", _A),
+        _site("right_forearm", N_("Right forearm"), "arm", _A),
+        _site("left_hand_back", N_("Back of left hand"), "hand", _A),
+        _site("right_hand_back", N_("Back of right hand"), "hand", _A),
+        _site("left_palm", N_("Left palm"), "hand", _A),
+        _site("right_palm", N_("Right palm"), "hand", _A),
+        _site("left_thigh", N_("Left thigh"), "leg", _L),
+        _site("right_thigh", N_("Right thigh"), "leg", _L),
+        _site("left_knee", N_("Left knee"), "leg", _L),
+        _site("right_knee", N_("Right knee"), "leg", _L),
+        _site("left_lower_leg", N_("Left lower leg"), "leg", _L),
+        _site("right_lower_leg", N_("Right lower leg"), "leg", _L),
+        _site("left_foot_top", N_("Top of left foot"), "foot", _L),
+        _site("right_foot_top", N_("Top of right foot"), "foot", _L),
+        _site("left_sole", N_("Left sole"), "foot", _L),
+        _site("right_sole", N_("Right sole"), "foot", _L),
+        _site("fingernail", N_("Fingernail"), "nail", _A),
+        _site("toenail", N_("Toenail"), "nail", _L),
     ]
 }

@@ -26,6 +26,7 @@ from casebox.audit import trail
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
 from casebox.database import db, utcnow
 from casebox.errors import PhotoRejected
+from casebox.i18n import N_
 from casebox.objects import put_object
 from casebox.photos.derivatives import Derivatives, make_derivatives
 from casebox.photos.quality import QualityReport, assess_quality
@@ -125,7 +126,7 @@ def normalize_photo(photo_id: str) -> PhotoStatus | None:
     return store_normalized(pending, develop(pending))
 
 
-UNPROCESSABLE_MESSAGE = "We could not process this photo. Please delete it and take it again."
+UNPROCESSABLE_MESSAGE = N_("We could not process this photo. Please delete it and take it again.")
 
 
 def mark_photo_unprocessable(photo_id: str, reason: str) -> None:

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from casebox.accounts.schemas import StrictBoolean
 from casebox.cases.body_sites import BODY_SITES
 from casebox.cases.models import PhotoView
+from casebox.i18n import N_, gettext
 
 DURATIONS = ("days", "weeks", "months", "years", "since_birth")
 FITZPATRICK_TYPES = ("I", "II", "III", "IV", "V", "VI")
@@ -18,7 +19,7 @@ IMAGE_VARIANTS = ("original", "review", "thumb")
 
 class BodySiteSchema(Schema):
     code = fields.String(dump_only=True)
-    label = fields.String(dump_only=True)
+    label = fields.String(attribute="local_label", dump_only=True)
     region = fields.String(dump_only=True)
     side = fields.String(dump_only=True, allow_none=True)
     model_location = fields.String(dump_only=True)
@@ -54,7 +55,7 @@ class CaseCreateSchema(Schema):
     body_site = fields.String(
         required=True,
         validate=validate.OneOf(
-            sorted(BODY_SITES), error="Unknown body site; see /api/v1/body-sites."
+            sorted(BODY_SITES), error=N_("Unknown body site; see /api/v1/body-sites.")
         ),
     )
     questionnaire = fields.Nested(QuestionnaireSchema, required=True)
@@ -68,10 +69,20 @@ class PhotoUploadFileSchema(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
+def _local_message(reason: dict[str, str]) -> str:
+    """A stored quality reason's sentence (English) in the reader's language."""
+    english = reason.get("message") or ""
+    return gettext(english) if english else english
+
+
 class QualityReasonSchema(Schema):
     code = fields.String(dump_only=True)
     severity = fields.String(dump_only=True, metadata={"enum": ["reject", "warn"]})
-    message = fields.String(dump_only=True)
+    message = fields.Function(
+        _local_message,
+        dump_only=True,
+        metadata={"type": "string", "description": "What to do, in the reader's language."},
+    )
 
 
 def calibration_document(photo: Any) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from flask import render_template
 from sqlalchemy import select, update
 
 from casebox.database import db, read_only_transaction, utcnow
+from casebox.i18n import DEFAULT_LANGUAGE, force_locale, gettext, locale_of
 from casebox.notifications import texts
 from casebox.notifications.mail import build_email, send_email
 from casebox.notifications.models import (
@@ -35,11 +36,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DueDelivery:
-    """One channel still to send, and where to: None when the patient withdrew it."""
+    """One channel still to send, where to (None when the patient withdrew it), and the
+    language to write in (the recipient's)."""
 
     delivery_id: int
     channel: Channel
     address: str | None
+    locale: str = DEFAULT_LANGUAGE
 
 
 def due_deliveries(notification_id: str) -> list[DueDelivery]:
@@ -58,7 +61,10 @@ def due_deliveries(notification_id: str) -> list[DueDelivery]:
         preferences = db.session.get(NotificationPreferences, notification.recipient_id)
         due.append(
             DueDelivery(
-                delivery.id, delivery.channel, _address(delivery.channel, notification, preferences)
+                delivery.id,
+                delivery.channel,
+                _address(delivery.channel, notification, preferences),
+                locale_of(notification.recipient),
             )
         )
     return due
@@ -111,7 +117,7 @@ def deliver_notification(notification_id: str, settings: Settings) -> int:
         if not _set_status(item.delivery_id, DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             continue  # another run holds or sent it
         try:
-            _send(item.channel, item.address, settings)
+            _send(item.channel, item.address, settings, item.locale)
         except Exception as exc:  # give the claim back; the job raises below and is retried
             _set_status(item.delivery_id, DeliveryStatus.SENDING, DeliveryStatus.PENDING)
             log.warning(
@@ -146,24 +152,22 @@ def _set_status(delivery_id: int, expected: DeliveryStatus, new: DeliveryStatus)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult for UPDATE
 
 
-def _send(channel: Channel, address: str, settings: Settings) -> None:
-    context = {
-        "notice": texts.NOTICE,
-        "subject": texts.EMAIL_SUBJECT,
-        "login_prompt": texts.LOGIN_PROMPT,
-        "login_url": f"{settings.public_url}/login",
-        "clinic_name": settings.clinic.name,
-        "lang": "en",
-    }
+def _send(channel: Channel, address: str, settings: Settings, locale: str) -> None:
+    with force_locale(locale):  # the recipient's language, whoever's request or job this is
+        context = {
+            "notice": gettext(texts.NOTICE),
+            "subject": gettext(texts.EMAIL_SUBJECT),
+            "login_prompt": gettext(texts.LOGIN_PROMPT),
+            "login_url": f"{settings.public_url}/login",
+            "clinic_name": settings.clinic.name,
+            "lang": locale,
+        }
+        if channel == Channel.SMS:
+            body = render_template("notifications/sms.txt", **context).strip()
+        else:
+            text = render_template("notifications/email.txt", **context)
+            html = render_template("notifications/email.html", **context)
     if channel == Channel.SMS:
-        body = render_template("notifications/sms.txt", **context).strip()
         sms_provider(settings).send(address, body)
         return
-    message = build_email(
-        address,
-        texts.EMAIL_SUBJECT,
-        render_template("notifications/email.txt", **context),
-        render_template("notifications/email.html", **context),
-        settings,
-    )
-    send_email(message, settings)
+    send_email(build_email(address, context["subject"], text, html, settings), settings)

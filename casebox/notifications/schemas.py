@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from casebox.accounts.schemas import StrictBoolean
+from casebox.i18n import gettext
 from casebox.notifications.models import Notification
 from casebox.notifications.texts import title_of
 
@@ -22,7 +23,9 @@ class PhoneNumber(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         number = PHONE_PUNCTUATION.sub("", text)
         if not E164.match(number):
-            raise ValidationError("Give the number in international form, e.g. +1 514 555 0123.")
+            raise ValidationError(
+                gettext("Give the number in international form, e.g. +1 514 555 0123.")
+            )
         return number
 
 
@@ -35,7 +38,7 @@ class NotificationSchema(Schema):
     read_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
     def _title(self, notification: Notification) -> str:
-        return title_of(notification.kind)
+        return gettext(title_of(notification.kind))
 
 
 class NotificationListSchema(Schema):

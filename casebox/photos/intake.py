@@ -21,6 +21,7 @@ import pillow_heif
 from PIL import Image, ImageFile
 
 from casebox.errors import PhotoRejected
+from casebox.i18n import N_, gettext
 from casebox.photos.metadata import (
     PhotoFormat,
     damaged_photo,
@@ -30,8 +31,8 @@ from casebox.photos.metadata import (
 
 pillow_heif.register_heif_opener()
 
-EMPTY_MESSAGE: Final = "The file is empty. Please choose the photo again."
-UNSUPPORTED_MESSAGE: Final = (
+EMPTY_MESSAGE: Final = N_("The file is empty. Please choose the photo again.")
+UNSUPPORTED_MESSAGE: Final = N_(
     "This file is not a photo we can accept. Please send a JPEG, PNG or HEIC photo."
 )
 
@@ -123,16 +124,21 @@ def check_pixel_count(size: tuple[int, int], max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
         raise PhotoRejected(
-            f"The photo is too large ({width} x {height} pixels). Please send a photo of at "
-            f"most {_describe_pixels(max_pixels)}, for example straight from your camera app.",
+            gettext(
+                "The photo is too large (%(width)d x %(height)d pixels). Please send a photo of "
+                "at most %(limit)s, for example straight from your camera app.",
+                width=width,
+                height=height,
+                limit=_describe_pixels(max_pixels),
+            ),
             reason="too_many_pixels",
         )
 
 
 def _describe_pixels(pixels: int) -> str:
     if pixels >= 1_000_000:
-        return f"{pixels / 1_000_000:g} megapixels"
-    return f"{pixels} pixels"
+        return gettext("%(count)s megapixels", count=f"{pixels / 1_000_000:g}")
+    return gettext("%(count)d pixels", count=pixels)
 
 
 def open_photo(data: bytes, *, max_pixels: int) -> ImageFile.ImageFile:
@@ -154,7 +160,10 @@ def open_photo(data: bytes, *, max_pixels: int) -> ImageFile.ImageFile:
 
 def _too_many_pixels_error(max_pixels: int) -> PhotoRejected:
     return PhotoRejected(
-        f"The photo is too large. Please send a photo of at most {_describe_pixels(max_pixels)}.",
+        gettext(
+            "The photo is too large. Please send a photo of at most %(limit)s.",
+            limit=_describe_pixels(max_pixels),
+        ),
         reason="too_many_pixels",
     )
 

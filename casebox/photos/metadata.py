@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from casebox.errors import PhotoRejected
+from casebox.i18n import N_
 
 PhotoFormat = Literal["jpeg", "png", "heif"]
 
-DAMAGED_MESSAGE: Final = (
+DAMAGED_MESSAGE: Final = N_(
     "The file is damaged or incomplete. Please take the photo again and send it."
 )
-UNREADABLE_VARIANT_MESSAGE: Final = (
+UNREADABLE_VARIANT_MESSAGE: Final = N_(
     "This photo file uses features we cannot process. Please send it as a JPEG, PNG or HEIC "
     "photo straight from your camera app."
 )

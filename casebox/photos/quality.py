@@ -64,6 +64,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from casebox.errors import ConfigurationError
+from casebox.i18n import N_
 
 Verdict = Literal["ready", "rejected", "warning"]
 Severity = Literal["reject", "warn"]
@@ -85,38 +86,38 @@ _F32 = npt.NDArray[np.float32]
 _Mask = npt.NDArray[np.bool_]
 
 MESSAGES: Final[dict[tuple[ReasonCode, Severity], str]] = {
-    ("no_skin", "reject"): (
+    ("no_skin", "reject"): N_(
         "We could not find skin in this photo: take a photo of the affected skin so that "
         "it fills most of the picture."
     ),
-    ("blurred", "reject"): (
+    ("blurred", "reject"): N_(
         "The photo is blurred: hold the phone steady about 20 cm from the skin and tap "
         "the screen on the affected area to focus."
     ),
-    ("blurred", "warn"): (
+    ("blurred", "warn"): N_(
         "The photo looks slightly blurred: you can send it, but holding the phone steady "
         "and tapping the screen on the affected area to focus would show more detail."
     ),
-    ("overexposed", "reject"): (
+    ("overexposed", "reject"): N_(
         "The photo is too bright to show the skin: turn off the flash, move out of direct "
         "sunlight and take it again."
     ),
-    ("overexposed", "warn"): (
+    ("overexposed", "warn"): N_(
         "Parts of the photo are very bright: you can send it, but a photo without direct "
         "sunlight or flash glare would show the skin better."
     ),
-    ("underexposed", "reject"): (
+    ("underexposed", "reject"): N_(
         "The photo is too dark to show the skin: take it again in daylight or in a well-lit room."
     ),
-    ("underexposed", "warn"): (
+    ("underexposed", "warn"): N_(
         "The photo is quite dark: you can send it, but a photo taken in daylight or in a "
         "well-lit room would show the skin better."
     ),
-    ("too_small", "reject"): (
+    ("too_small", "reject"): N_(
         "The photo is too small to examine: send the original photo from your camera, "
         "not a screenshot or a copy from a messaging app."
     ),
-    ("too_small", "warn"): (
+    ("too_small", "warn"): N_(
         "The photo is smaller than recommended: you can send it, but the original photo "
         "from your camera, not a screenshot or a forwarded copy, would show more detail."
     ),

@@ -32,6 +32,7 @@ from casebox.errors import (
     UploadExpired,
     ValidationFailed,
 )
+from casebox.i18n import gettext
 from casebox.objects import delete_object_on_commit, put_object
 from casebox.photos.intake import sniff_file_type
 from casebox.uploads.models import Upload, UploadChunk, UploadStatus
@@ -45,7 +46,9 @@ _MIN_SNIFF_BYTES: Final = 64
 
 
 def _size_limit_error(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"A photo may be at most {limit // (1024 * 1024)} MB.")
+    return PayloadTooLarge(
+        gettext("A photo may be at most %(megabytes)d MB.", megabytes=limit // (1024 * 1024))
+    )
 
 
 def create_upload(
@@ -57,11 +60,13 @@ def create_upload(
         raise _size_limit_error(limit)
     if length == 0:
         raise ValidationFailed(
-            "The file is empty. Please choose the photo again.",
-            errors={"Upload-Length": ["Must be at least 1."]},
+            gettext("The file is empty. Please choose the photo again."),
+            errors={"Upload-Length": [gettext("Must be at least 1.")]},
         )
     if active_consent(patient) is None:
-        raise Forbidden("Consent is withdrawn. Give consent again to create or submit cases.")
+        raise Forbidden(
+            gettext("Consent is withdrawn. Give consent again to create or submit cases.")
+        )
     case = find_case(patient, case_id)
     require_photos_open(case)
     upload = Upload(
@@ -91,13 +96,15 @@ def find_upload(patient: User, upload_id: str, *, for_update: bool = False) -> U
         query = query.with_for_update()
     upload = db.session.scalar(query)
     if upload is None or upload.patient_id != patient.id:
-        raise NotFound("No such upload.")
+        raise NotFound(gettext("No such upload."))
     return upload
 
 
 def _require_live(upload: Upload, now: datetime | None = None) -> None:
     if upload.status == UploadStatus.RECEIVING and upload.expires_at <= (now or utcnow()):
-        raise UploadExpired("This upload was not finished within 24 hours; start it again.")
+        raise UploadExpired(
+            gettext("This upload was not finished within 24 hours; start it again.")
+        )
 
 
 def view_upload(patient: User, upload_id: str) -> Upload:
@@ -137,16 +144,23 @@ def receive_chunk(
         if offset + (content_length or 0) == upload.upload_length:
             trail.record("upload.replay", object_type="upload", object_id=upload.public_id)
             return ChunkOutcome(upload, received=0, replayed=True)
-        raise Conflict("This upload is already complete.")
+        raise Conflict(gettext("This upload is already complete."))
     if offset != upload.upload_offset:
         raise Conflict(
-            f"The upload holds {upload.upload_offset} bytes, not {offset}; "
-            "ask with HEAD for the offset and continue from there."
+            gettext(
+                "The upload holds %(held)d bytes, not %(offset)d; "
+                "ask with HEAD for the offset and continue from there.",
+                held=upload.upload_offset,
+                offset=offset,
+            )
         )
     remaining = upload.upload_length - offset
     if content_length is not None and content_length > remaining:
         raise PayloadTooLarge(
-            f"The chunk would end after the declared Upload-Length; {remaining} bytes remain."
+            gettext(
+                "The chunk would end after the declared Upload-Length; %(remaining)d bytes remain.",
+                remaining=remaining,
+            )
         )
     public_id = upload.public_id
     # Nothing was written: end the transaction before the slow part, the network read.
@@ -172,7 +186,10 @@ def _read_body(body: IO[bytes], remaining: int) -> tuple[bytes, bool]:
         received += len(piece)
         if received > remaining:
             raise PayloadTooLarge(
-                f"The chunk goes past the declared Upload-Length; {remaining} bytes remain."
+                gettext(
+                    "The chunk goes past the declared Upload-Length; %(remaining)d bytes remain.",
+                    remaining=remaining,
+                )
             )
 
 
@@ -188,8 +205,10 @@ def _append_chunk(
     upload = find_upload(patient, upload_id, for_update=True)
     if upload.status != UploadStatus.RECEIVING or upload.upload_offset != offset:
         raise Conflict(
-            "Another request added bytes to this upload first; "
-            "ask with HEAD for the offset and continue from there."
+            gettext(
+                "Another request added bytes to this upload first; "
+                "ask with HEAD for the offset and continue from there."
+            )
         )
     if chunk is not None:
         upload.chunks.append(chunk)

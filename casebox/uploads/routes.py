@@ -19,6 +19,7 @@ from casebox.accounts.auth import current_api_user, public, requires
 from casebox.accounts.models import Role
 from casebox.api.idempotency import idempotent
 from casebox.errors import ValidationFailed
+from casebox.i18n import gettext
 from casebox.uploads import operations
 from casebox.uploads.models import Upload
 from casebox.uploads.protocol import (
@@ -83,7 +84,8 @@ def _creation_metadata() -> dict[str, Any]:
         errors = error.normalized_messages()
         names = ", ".join(sorted(errors))
         raise ValidationFailed(
-            f"Invalid or missing Upload-Metadata keys: {names}.", errors=errors
+            gettext("Invalid or missing Upload-Metadata keys: %(names)s.", names=names),
+            errors=errors,
         ) from None
     return loaded
 
