@@ -7,6 +7,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from casebox.accounts.models import Role
+from casebox.cases.body_sites import BODY_SITES
+from casebox.followups.operations import list_follow_ups
 
 bp = Blueprint(
     "review",
@@ -38,3 +40,14 @@ def queue() -> str | Response:
 def case(case_id: str) -> str | Response:
     """One case: questionnaire, photos, annotation, comparison and the assessment."""
     return _staff_only() or render_template("review/case.html", case_id=case_id)
+
+
+@bp.get("/follow-ups")
+def follow_ups() -> str | Response:
+    """Overdue follow-ups: due, and the patient has not sent the follow-up case (audited)."""
+    refused = _staff_only()
+    if refused:
+        return refused
+    rows = list_follow_ups(current_user._get_current_object(), "overdue")
+    sites = {code: site.label for code, site in BODY_SITES.items()}
+    return render_template("review/follow_ups.html", rows=rows, sites=sites)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -10,12 +11,13 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from casebox.accounts.models import Role, User
+from casebox.accounts.operations import create_user
 from casebox.assessments.models import Assessment
 from casebox.cases.models import Case
 from casebox.database import db, utcnow
 from casebox.followups.models import FollowUp
 from casebox.queues.routing import age_in_years
-from casebox.review.memberships import set_queues
+from casebox.review.memberships import all_queue_names, set_queues
 from tests.api.follow_up_support import (
     INSTRUCTIONS,
     assess,
@@ -25,7 +27,7 @@ from tests.api.follow_up_support import (
     sweep_and_work,
 )
 from tests.api.review_support import audit_actions, routed_case
-from tests.support import ApiClient, run_pipeline
+from tests.support import STAFF_PASSWORD, ApiClient, run_pipeline
 
 SIX_WEEKS = timedelta(days=42)
 
@@ -247,3 +249,40 @@ def test_a_follow_up_case_is_one_the_patient_owns_and_others_cannot_open(
     assert api.client.get(f"/api/v1/cases/{new_id}", headers=specialist).status_code == 404
     own = api.client.get(f"/api/v1/cases/{new_id}", headers=api.auth(patient)).get_json()
     assert own["follow_up_of"]["case_id"] == baseline_id
+
+
+def _sign_in(api: ApiClient, email: str, password: str) -> None:
+    page = api.client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    response = api.client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token.group(1)}
+    )
+    assert response.status_code == 302
+
+
+def test_the_staff_page_lists_overdue_follow_ups_and_the_queue_links_to_it(
+    api: ApiClient, app: Flask
+) -> None:
+    patient = api.patient(name="Bea Lately")
+    email = "follow-up-pages@clinic.example"
+    with app.app_context():
+        user = create_user(email, STAFF_PASSWORD, name="Dr Pages", role=Role.SPECIALIST)
+        set_queues(user, all_queue_names())
+        db.session.commit()
+    specialist = api.auth(api.login(email, STAFF_PASSWORD))
+    followed_up_case(api, patient, specialist)
+    _sign_in(api, email, STAFF_PASSWORD)
+    queue_page = api.client.get("/review/").get_data(as_text=True)
+    assert 'href="/review/follow-ups"' in queue_page
+    assert "No follow-up is overdue." in api.client.get("/review/follow-ups").get_data(as_text=True)
+    with clock_ahead(app, SIX_WEEKS + timedelta(days=2, hours=1)):
+        sweep_and_work(app)
+        page = api.client.get("/review/follow-ups")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Bea Lately" in html and "Left forearm" in html
+    assert "<td>2</td>" in html  # days overdue
+    assert "Waiting for the patient" in html
+    anonymous = app.test_client().get("/review/follow-ups")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]

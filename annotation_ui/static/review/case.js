@@ -125,7 +125,18 @@ async function showOtherCasesAndCompare(caseData, bodySites) {
   }
   const compare = new ComparePanel(entries);
   compare.start();
+  openBaselineComparison(caseData, compare);
   renderOtherCases(others, bodySites, { onCompare: (photo) => compare.compareWith(photo.id) });
+}
+
+/** A follow-up case opens compared with its baseline (the baseline's close-up if any). */
+function openBaselineComparison(caseData, compare) {
+  const photos = caseData.follow_up_of?.photos || [];
+  const baseline = photos.find((photo) => photo.view === "close_up") || photos[0];
+  if (baseline && compare.compareWith(baseline.id, { focus: false })) {
+    byId("compare").dataset.baseline = baseline.id;
+    announce(`Follow-up case: compared with its baseline of ${formatDate(caseData.follow_up_of.submitted_at)}.`);
+  }
 }
 
 /** Where the specialist goes after an assessment: the queue, with the next case focused. */

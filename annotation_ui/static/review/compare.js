@@ -45,10 +45,12 @@ export class ComparePanel {
   }
 
   /** Put another photo (e.g. an earlier case's) in the moving slot and show the comparison. */
-  compareWith(photoId) {
+  compareWith(photoId, { focus = true } = {}) {
+    if (!this.entries.has(photoId)) return false;
     this.moving.value = photoId;
     this.pairChanged();
-    byId("compare-heading").focus();
+    if (focus) byId("compare-heading").focus();
+    return true;
   }
 
   get pair() {
