@@ -87,9 +87,9 @@ def test_a_pharmacist_without_a_pharmacy_is_told_so(api: ApiClient) -> None:
     assert "not attached to a pharmacy" in page.get_data(as_text=True)
 
 
-def test_a_patient_still_lands_on_the_home_page(api: ApiClient) -> None:
+def test_a_patient_lands_on_their_cases(api: ApiClient) -> None:
     body = api.register()
-    assert _sign_in(api, body["email"], PASSWORD) == "/"
+    assert _sign_in(api, body["email"], PASSWORD) == "/my/"
 
 
 def test_the_verify_page_shows_status_without_the_patient(api: ApiClient, rx: Prescribing) -> None:
