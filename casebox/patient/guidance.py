@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from casebox.cases.models import Case, Photo, PhotoStatus, PhotoView
 from casebox.database import db
+from casebox.followups.operations import follow_up_answered_by
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,9 @@ VIEW_GUIDANCE: tuple[ViewGuidance, ...] = (
 
 def baseline_guide(case: Case) -> dict[str, Any] | None:
     """For a follow-up case: the earlier close-up to line the new photo up with."""
-    baseline_id = getattr(case, "follow_up_of_id", None)
-    if baseline_id is None:
+    if case.follow_up_of_id is None:
         return None
-    baseline = db.session.get(Case, baseline_id)
+    baseline = db.session.get(Case, case.follow_up_of_id)
     if baseline is None or baseline.patient_id != case.patient_id:
         return None
     photo = db.session.scalars(
@@ -68,4 +68,9 @@ def baseline_guide(case: Case) -> dict[str, Any] | None:
     if photo is None:
         return None
     own = f"/api/v1/cases/{baseline.public_id}/photos/{photo.public_id}/image"
-    return {"image": f"{own}?variant=review", "view": str(photo.view)}
+    follow_up = follow_up_answered_by(case)
+    return {
+        "image": f"{own}?variant=review",
+        "view": str(photo.view),
+        "instructions": follow_up.instructions if follow_up else None,
+    }

@@ -33,6 +33,8 @@ for (const form of root.querySelectorAll("form[data-upload]")) {
     const file = event.target.files[0];
     if (file) send(form, file);
   });
+  // The guided camera (follow-up photos) hands over the frame it took.
+  form.addEventListener("casebox:photo", (event) => send(form, event.detail));
 }
 
 async function send(form, file) {
