@@ -1,13 +1,22 @@
-"""A follow-up case opens in the workspace compared with its baseline photo."""
+"""Follow-ups in the workspace: set from the assessment form; the follow-up case opens
+compared with its baseline photo."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.api.follow_up_support import clock_ahead, followed_up_case, sweep_and_work
+from casebox.database import utcnow
+from tests.api.follow_up_support import (
+    INSTRUCTIONS,
+    clock_ahead,
+    followed_up_case,
+    sweep_and_work,
+)
+from tests.api.review_support import routed_case
 from tests.browser.pages import StaffAccount, sign_in, wait_until_ready
 from tests.support import ApiClient, run_pipeline
 
@@ -37,3 +46,32 @@ def test_a_follow_up_case_opens_beside_its_baseline(
     expect(page.locator("#compare-moving")).to_have_value(baseline_photo)
     expect(page.locator("#compare")).to_have_attribute("data-baseline", baseline_photo)
     expect(page.locator("#compare svg.viewer")).to_have_count(2)  # side by side
+
+
+def test_the_specialist_sets_a_follow_up_from_the_assessment_form(
+    page: Page, live_api: ApiClient, make_specialist: Callable[[str], StaffAccount]
+) -> None:
+    doctor = make_specialist("Dr Ada Lovelace")
+    patient = live_api.patient()
+    case_id = routed_case(live_api, patient)
+    sign_in(page, doctor)
+    page.goto(f"/review/cases/{case_id}")
+    wait_until_ready(page)
+    page.get_by_role("combobox", name="Diagnosis").fill("Atypical naevus, to watch")
+    page.get_by_label("Moderate").check()
+    page.get_by_label("Reassure and discharge").check()
+    page.get_by_label("See this spot again").select_option("interval")
+    page.get_by_label("Message to the patient").fill("Harmless for now; we will compare it.")
+    page.get_by_label("Agree", exact=True).check()
+    page.get_by_role("button", name="Submit assessment").click()
+    expect(page.locator("#follow_up-error")).to_contain_text("number of days")
+    page.get_by_label("Days from now (1 to 730)").fill("42")
+    page.get_by_label("What the patient should photograph").fill(INSTRUCTIONS)
+    page.get_by_role("button", name="Submit assessment").click()
+    page.wait_for_url(re.compile(r"/review/\?"))
+
+    own = live_api.client.get(f"/api/v1/cases/{case_id}", headers=live_api.auth(patient))
+    follow_up = own.get_json()["follow_up"]
+    assert follow_up["status"] == "scheduled" and follow_up["instructions"] == INSTRUCTIONS
+    due_at = datetime.fromisoformat(follow_up["due_at"])
+    assert abs(due_at - (utcnow() + timedelta(days=42))) < timedelta(minutes=5)

@@ -11,6 +11,7 @@ const FIELDS = {
   certainty: 'input[name="certainty"]',
   management: 'input[name="management"]',
   information_request: "information-request",
+  follow_up: "follow-up-kind",
   patient_message: "patient-message",
   internal_note: "internal-note",
   ai_agreement: 'input[name="ai_agreement"]',
@@ -21,6 +22,7 @@ const LABELS = {
   certainty: "Certainty",
   management: "Management",
   information_request: "Information request",
+  follow_up: "Follow-up",
   patient_message: "Message to the patient",
   internal_note: "Internal note",
   ai_agreement: "Agreement with decision support",
@@ -55,6 +57,7 @@ export class AssessmentForm {
     byId("ai-agreement-none").hidden = hasAnalysis;
     form.addEventListener("change", (event) => {
       if (event.target.name === "management") this.toggleInformationRequest();
+      if (event.target.id === "follow-up-kind") this.toggleFollowUp();
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -66,6 +69,26 @@ export class AssessmentForm {
     const needed = checked("management") === "more_information";
     byId("information-request-field").hidden = !needed;
     byId("information-request").required = needed;
+    // A follow-up is set once the case is finished, not while asking for more.
+    byId("follow-up-field").hidden = needed;
+    if (needed) byId("follow-up-kind").value = "";
+    this.toggleFollowUp();
+  }
+
+  toggleFollowUp() {
+    const kind = byId("follow-up-kind").value;
+    byId("follow-up-interval").hidden = kind !== "interval";
+    byId("follow-up-on").hidden = kind !== "date";
+    byId("follow-up-details").hidden = !kind;
+  }
+
+  followUp() {
+    const kind = byId("follow-up-kind").value;
+    if (!kind) return null;
+    const followUp = { instructions: byId("follow-up-instructions").value.trim() };
+    if (kind === "interval") followUp.interval_days = Number(byId("follow-up-days").value);
+    else followUp.due_on = byId("follow-up-date").value;
+    return followUp;
   }
 
   body() {
@@ -79,6 +102,8 @@ export class AssessmentForm {
     const note = byId("internal-note").value.trim();
     if (note) body.internal_note = note;
     if (body.management === "more_information") body.information_request = byId("information-request").value.trim();
+    const followUp = this.followUp();
+    if (followUp) body.follow_up = followUp;
     return body;
   }
 
@@ -90,6 +115,12 @@ export class AssessmentForm {
     if (!body.management) errors.management = ["Choose a management decision."];
     if (body.management === "more_information" && !body.information_request) {
       errors.information_request = ["Say exactly what the patient should send or answer."];
+    }
+    const followUp = body.follow_up;
+    if (followUp && !(followUp.interval_days || followUp.due_on)) {
+      errors.follow_up = ["Give the number of days or the date of the follow-up."];
+    } else if (followUp && !followUp.instructions) {
+      errors.follow_up = ["Tell the patient what to photograph for the follow-up."];
     }
     if (!body.patient_message) errors.patient_message = ["Write a message to the patient."];
     if (!body.ai_agreement) errors.ai_agreement = ["Say whether you agree with the decision support."];
