@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from casebox.database import utcnow
 from tests.api.follow_up_support import (
     INSTRUCTIONS,
+    assess,
+    assessment,
     clock_ahead,
     followed_up_case,
     sweep_and_work,
@@ -46,6 +48,8 @@ def test_a_follow_up_case_opens_beside_its_baseline(
     expect(page.locator("#compare-moving")).to_have_value(baseline_photo)
     expect(page.locator("#compare")).to_have_attribute("data-baseline", baseline_photo)
     expect(page.locator("#compare svg.viewer")).to_have_count(2)  # side by side
+    expect(page.locator("#exchange")).to_contain_text("Follow-up of the case submitted")
+    expect(page.locator("#exchange")).to_contain_text(INSTRUCTIONS)
 
 
 def test_the_specialist_sets_a_follow_up_from_the_assessment_form(
@@ -75,3 +79,27 @@ def test_the_specialist_sets_a_follow_up_from_the_assessment_form(
     assert follow_up["status"] == "scheduled" and follow_up["instructions"] == INSTRUCTIONS
     due_at = datetime.fromisoformat(follow_up["due_at"])
     assert abs(due_at - (utcnow() + timedelta(days=42))) < timedelta(minutes=5)
+
+
+def test_the_patients_reply_is_shown_beside_the_request_it_answers(
+    page: Page, live_api: ApiClient, make_specialist: Callable[[str], StaffAccount]
+) -> None:
+    doctor = make_specialist("Dr Ada Lovelace")
+    specialist = live_api.auth(live_api.login(doctor.email, doctor.password))
+    patient = live_api.patient()
+    case_id = routed_case(live_api, patient)
+    body = assessment(management="more_information", information_request="Is it itchy?")
+    del body["follow_up"]
+    assert assess(live_api, specialist, case_id, body).status_code == 201
+    reply = {"message": "Only at night."}
+    url = f"/api/v1/cases/{case_id}/reply"
+    assert live_api.client.post(url, json=reply, headers=live_api.auth(patient)).status_code == 201
+    run_pipeline(live_api.client.application)  # back to Dr Lovelace
+
+    sign_in(page, doctor)
+    page.goto(f"/review/cases/{case_id}")
+    wait_until_ready(page)
+    items = page.locator("#exchange-items li")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_contain_text("Dr Ada Lovelace asked: Is it itchy?")
+    expect(items.nth(1)).to_contain_text("the patient replied: Only at night.")

@@ -83,3 +83,24 @@ function stateOf(dueAt) {
   if (left < 0) return "breached";
   return left < 24 * 3600 * 1000 ? "due_soon" : "ok";
 }
+
+/** What came before this review: the follow-up it answers, requests and the patient's replies. */
+export function renderExchange(caseData) {
+  const entries = [];
+  const baseline = caseData.follow_up_of;
+  if (baseline) {
+    const asked = baseline.instructions ? ` Instructions: ${baseline.instructions}` : "";
+    entries.push([baseline.submitted_at || "", `Follow-up of the case submitted ${formatDate(baseline.submitted_at)}.${asked}`]);
+  }
+  for (const assessment of caseData.assessments || []) {
+    if (assessment.management !== "more_information") continue;
+    const who = assessment.specialist?.name || "The specialist";
+    entries.push([assessment.created_at, `${formatDate(assessment.created_at)} — ${who} asked: ${assessment.information_request}`]);
+  }
+  for (const reply of caseData.replies || []) {
+    entries.push([reply.created_at, `${formatDate(reply.created_at)} — the patient replied: ${reply.message}`]);
+  }
+  entries.sort(([a], [b]) => a.localeCompare(b));
+  byId("exchange-items").replaceChildren(...entries.map(([, text]) => h("li", { text })));
+  byId("exchange").hidden = entries.length === 0;
+}

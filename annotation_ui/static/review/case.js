@@ -7,7 +7,7 @@ import { alertNow, announce } from "./announce.js";
 import { Annotator } from "./annotator.js";
 import { AssessmentForm } from "./assessment.js";
 import { ClaimLease } from "./claims.js";
-import { renderHeader, renderPatient, renderQuestionnaire } from "./case-details.js";
+import { renderExchange, renderHeader, renderPatient, renderQuestionnaire } from "./case-details.js";
 import { ComparePanel } from "./compare.js";
 import { renderDecisionSupport } from "./decision-support.js";
 import { openDialog } from "./dialog.js";
@@ -168,6 +168,7 @@ async function showCase(caseData, lease) {
   const bodySites = new Map(sites.map((site) => [site.code, site.label]));
   renderHeader(caseData, bodySites.get(caseData.body_site) || humanize(caseData.body_site));
   renderPatient(caseData);
+  renderExchange(caseData);
   renderQuestionnaire(caseData);
   const titles = new Map(caseData.photos.map((photo, index) => [photo.id, photoTitle(photo, index)]));
   renderDecisionSupport(caseData.analysis, titles);
