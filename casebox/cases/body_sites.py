@@ -24,18 +24,18 @@ class ModelLocation(enum.StrEnum):
 
 @dataclass(frozen=True)
 class BodySite:
-    """One choosable site; ``label`` is English (records, exports), ``local_label`` the reader's."""
+    """One choosable site; its name is English in ``english_label``, translated in ``label``."""
 
     code: str
-    label: str
+    english_label: str
     region: str
     side: str | None
     model_location: ModelLocation
 
     @property
-    def local_label(self) -> str:
-        """The label in the language of the current request (English outside one)."""
-        return gettext(self.label)
+    def label(self) -> str:
+        """The name in the language of the current request (English outside one)."""
+        return gettext(self.english_label)
 
 
 def _site(code: str, label: str, region: str, location: ModelLocation) -> BodySite:

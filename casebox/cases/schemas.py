@@ -19,7 +19,7 @@ IMAGE_VARIANTS = ("original", "review", "thumb")
 
 class BodySiteSchema(Schema):
     code = fields.String(dump_only=True)
-    label = fields.String(attribute="local_label", dump_only=True)
+    label = fields.String(dump_only=True)
     region = fields.String(dump_only=True)
     side = fields.String(dump_only=True, allow_none=True)
     model_location = fields.String(dump_only=True)
