@@ -9,10 +9,12 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from casebox import services
 from casebox.accounts.models import Role, User
 from casebox.analysis.models import PhotoAnalysis
 from casebox.assessments.models import Assessment
 from casebox.audit.models import AuditEvent
+from casebox.cases import pipeline
 from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus
 from casebox.database import db, utcnow
 from casebox.erasure import operations
@@ -31,6 +33,8 @@ from tests.api.review_support import CALM, audit_actions, claim, routed_case
 from tests.api.test_uploads import _create, _patch
 from tests.prescriptions.prescribing_support import prescribing, render_pdfs
 from tests.support import PASSWORD, ApiClient, jpeg, run_pipeline
+from workers.queues import default_queue, job_is_live
+from workers.sweeper import sweep_stuck_work
 
 ERASURE = "/api/v1/me/erasure"
 REQUESTS = "/api/v1/admin/erasure-requests"
@@ -331,3 +335,32 @@ def test_erasure_events_carry_no_personal_health_information(api: ApiClient, app
         ).all()
         text = repr([event.details for event in events])
     assert "Priya" not in text and body["email"] not in text and "forearm" not in text
+
+
+def test_a_photo_developed_while_the_patient_erased_is_not_stored(
+    api: ApiClient, app: Flask
+) -> None:
+    token = api.patient()
+    draft = api.create_case(token)
+    uploaded = api.upload(token, draft["id"], jpeg(6))
+    assert uploaded.status_code == 201
+    photo_id = uploaded.get_json()["id"]
+    with app.app_context():
+        pending = pipeline.pending_photo(photo_id)  # the job read the photo...
+        db.session.rollback()
+    assert pending is not None
+    assert _erase(api, api.auth(token)).status_code == 200  # ...the patient erased...
+    with app.app_context():
+        developed = pipeline.develop(pending)  # ...while the image work ran
+        assert pipeline.store_normalized(pending, developed) is None
+        db.session.commit()
+        photo = db.session.scalars(select(Photo).where(Photo.public_id == photo_id)).one()
+        assert photo.review_key is None and photo.thumb_key is None
+        # Nor does the sweeper hand the photo back to RQ, however long it waits.
+        photo.created_at = utcnow() - timedelta(days=1)
+        db.session.commit()
+        queue = default_queue(services.redis_connection())
+        queue.empty()
+        assert not job_is_live(queue, f"normalize-photo-{photo_id}")  # Redis lost the job
+        assert sweep_stuck_work(queue) == 0
+        assert queue.count == 0
