@@ -22,6 +22,7 @@ from casebox.cases.models import Case, CaseStatus
 from casebox.cases.operations import find_case
 from casebox.database import db, utcnow
 from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from casebox.i18n import gettext
 from casebox.notifications.models import NotificationKind
 from casebox.notifications.operations import notify
 from casebox.review.access import holds_live_claim, staff_may_read
@@ -59,7 +60,9 @@ def find_pharmacy(public_id: str) -> Pharmacy:
     """A pharmacy by its public id, or a validation error naming the field."""
     pharmacy = db.session.scalar(select(Pharmacy).where(Pharmacy.public_id == public_id))
     if pharmacy is None:
-        raise ValidationFailed("No such pharmacy.", errors={"pharmacy_id": ["No such pharmacy."]})
+        raise ValidationFailed(
+            gettext("No such pharmacy."), errors={"pharmacy_id": [gettext("No such pharmacy.")]}
+        )
     return pharmacy
 
 
@@ -87,7 +90,7 @@ def find_prescription(user: User, public_id: str, *, for_update: bool = False) -
         query = query.with_for_update()
     prescription = db.session.scalar(query)
     if prescription is None or not _may_read(user, prescription):
-        raise NotFound("No such prescription.")
+        raise NotFound(gettext("No such prescription."))
     return prescription
 
 
@@ -466,7 +469,7 @@ def verify_prescription(number: str, access_code: str) -> Verification:
             )
         )
     if prescription is None:
-        raise NotFound("No prescription matches this number and access code.")
+        raise NotFound(gettext("No prescription matches this number and access code."))
     _expire_if_lapsed(prescription)
     audit("prescription.verify", prescription)
     return Verification(prescription, utcnow())

@@ -35,6 +35,14 @@ _HTTP_PROBLEMS = {
     429: ("rate-limited", N_("Too many requests")),
 }
 
+# Our words for Werkzeug's stock descriptions (when nothing more precise was given).
+_PLAIN_DETAILS = {
+    400: N_("The request could not be understood."),
+    404: N_("There is nothing at this address."),
+    405: N_("This address does not accept this method."),
+    415: N_("The request body is not of a type this address accepts."),
+}
+
 # marshmallow's stock field messages that patients can meet, for the catalogue; the
 # messages it formats with values (lengths, choices) are replaced by our own in schemas.
 MARSHMALLOW_MESSAGES = (
@@ -115,6 +123,8 @@ def from_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     slug, title = _HTTP_PROBLEMS.get(status, ("http-error", error.name))
     detail = error.description or title
+    if detail == type(error).description and status in _PLAIN_DETAILS:
+        detail = _PLAIN_DETAILS[status]  # Werkzeug's stock English, said in the catalogue
     errors = None
     messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
     if isinstance(messages, dict):

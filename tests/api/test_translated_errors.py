@@ -120,3 +120,11 @@ def test_body_site_labels_follow_the_language(api: ApiClient) -> None:
     assert {site["code"]: site["label"] for site in english.get_json()}["left_cheek"] == (
         "Left cheek"
     )
+
+
+def test_an_unknown_address_is_answered_in_french(api: ApiClient) -> None:
+    response = api.client.get("/api/v1/no-such-thing", headers=FRENCH)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["title"] == "Introuvable"
+    assert response.get_json()["detail"] == "Il n’y a rien à cette adresse."  # noqa: RUF001  # French typography
