@@ -16,21 +16,34 @@ class StrictBoolean(fields.Boolean):
     falsy: set[object] = {False}  # noqa: RUF012
 
 
+CHOOSE_ONE = N_("Choose one of the offered answers.")
+
+
 class ConsentAcceptanceSchema(Schema):
-    version = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    version = fields.String(
+        required=True, validate=validate.Length(min=1, max=20, error=N_("Not a valid version."))
+    )
     accepted = StrictBoolean(
         required=True, validate=validate.Equal(True, error=N_("Consent must be accepted."))
     )
 
 
 class RegistrationSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(max=MAX_LENGTH)
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=254, error=N_("At most 254 characters.")),
     )
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=MAX_LENGTH, error=N_("The password is too long.")),
+    )
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200, error=N_("Give a name of 1 to 200 characters.")),
+    )
     date_of_birth = fields.Date(required=True, format="%Y-%m-%d")
-    sex = fields.Enum(Sex, by_value=True, required=True)
+    sex = fields.Enum(Sex, by_value=True, required=True, error_messages={"unknown": CHOOSE_ONE})
     consent = fields.Nested(ConsentAcceptanceSchema, required=True)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from casebox.accounts.schemas import StrictBoolean
+from casebox.accounts.schemas import CHOOSE_ONE, StrictBoolean
 from casebox.cases.body_sites import BODY_SITES
 from casebox.cases.models import PhotoView
 from casebox.i18n import N_, gettext
@@ -15,6 +15,9 @@ from casebox.i18n import N_, gettext
 DURATIONS = ("days", "weeks", "months", "years", "since_birth")
 FITZPATRICK_TYPES = ("I", "II", "III", "IV", "V", "VI")
 IMAGE_VARIANTS = ("original", "review", "thumb")
+# What a patient reads when an answer is out of bounds (marshmallow's own say "Length").
+ENTRY_LENGTH = N_("Each line may have 1 to 200 characters.")
+AT_MOST_50 = N_("Give at most 50 lines.")
 
 
 class BodySiteSchema(Schema):
@@ -26,7 +29,7 @@ class BodySiteSchema(Schema):
 
 
 class QuestionnaireSchema(Schema):
-    duration = fields.String(required=True, validate=validate.OneOf(DURATIONS))
+    duration = fields.String(required=True, validate=validate.OneOf(DURATIONS, error=CHOOSE_ONE))
     changed_size = StrictBoolean(required=True)
     changed_shape = StrictBoolean(required=True)
     changed_colour = StrictBoolean(required=True)
@@ -36,19 +39,24 @@ class QuestionnaireSchema(Schema):
     scaly = StrictBoolean(required=True)
     previous_skin_cancer = StrictBoolean(required=True)
     family_history_melanoma = StrictBoolean(required=True)
-    fitzpatrick = fields.String(required=True, validate=validate.OneOf(FITZPATRICK_TYPES))
+    fitzpatrick = fields.String(
+        required=True, validate=validate.OneOf(FITZPATRICK_TYPES, error=CHOOSE_ONE)
+    )
     medications = fields.List(
-        fields.String(validate=validate.Length(min=1, max=200)),
+        fields.String(validate=validate.Length(min=1, max=200, error=ENTRY_LENGTH)),
         required=True,
-        validate=validate.Length(max=50),
+        validate=validate.Length(max=50, error=AT_MOST_50),
     )
     allergies = fields.List(
-        fields.String(validate=validate.Length(min=1, max=200)),
+        fields.String(validate=validate.Length(min=1, max=200, error=ENTRY_LENGTH)),
         required=True,
-        validate=validate.Length(max=50),
+        validate=validate.Length(max=50, error=AT_MOST_50),
     )
     pregnant_or_breastfeeding = StrictBoolean(required=True)
-    description = fields.String(required=True, validate=validate.Length(max=4000))
+    description = fields.String(
+        required=True,
+        validate=validate.Length(max=4000, error=N_("Write at most 4000 characters.")),
+    )
 
 
 class CaseCreateSchema(Schema):

@@ -128,3 +128,13 @@ def test_an_unknown_address_is_answered_in_french(api: ApiClient) -> None:
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["title"] == "Introuvable"
     assert response.get_json()["detail"] == "Il n’y a rien à cette adresse."  # noqa: RUF001  # French typography
+
+
+def test_out_of_bounds_answers_are_explained_in_french(api: ApiClient) -> None:
+    response = api.client.post(
+        "/api/v1/patients", json=api.registration(sex="martian", name=""), headers=FRENCH
+    )
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert errors["sex"] == ["Choisissez une des réponses proposées."]
+    assert errors["name"] == ["Inscrivez un nom de 1 à 200 caractères."]
