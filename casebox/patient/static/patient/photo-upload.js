@@ -36,6 +36,7 @@ for (const form of root.querySelectorAll("form[data-upload]")) {
   // The guided camera (follow-up photos) hands over the frame it took.
   form.addEventListener("casebox:photo", (event) => send(form, event.detail));
 }
+root.dataset.ready = "true";
 
 async function send(form, file) {
   const view = form.dataset.upload;
