@@ -182,6 +182,8 @@ def require_prescriber(user: User) -> PrescriberLicence:
 
 
 def _may_prescribe_on(user: User, case: Case) -> bool:
+    if not case.patient.active:  # closed account: the patient asked for erasure
+        return False
     if holds_live_claim(user, case):
         return True
     # After the assessment the claim has ended: its author may still prescribe.

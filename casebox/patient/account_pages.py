@@ -16,7 +16,7 @@ from casebox.accounts.consent import consent_for_language
 from casebox.accounts.schemas import RegistrationSchema
 from casebox.cases.operations import list_own_cases
 from casebox.database import db
-from casebox.errors import CaseboxError, ValidationFailed
+from casebox.errors import CaseboxError, ReauthenticationFailed, ValidationFailed
 from casebox.i18n import LANGUAGE_COOKIE, LANGUAGES, select_locale
 from casebox.notifications import operations as notifications
 from casebox.notifications.schemas import NotificationPreferencesInputSchema
@@ -184,8 +184,16 @@ def erasure_page() -> str | Response | tuple[str, int]:
                     gettext("Type ERASE to confirm."),
                     errors={"confirm": [gettext("Type ERASE to confirm.")]},
                 )
-            erasure = request_erasure(patient, request.form.get("password", ""))
+            erasure = request_erasure(
+                patient,
+                request.form.get("password", ""),
+                source="web",
+                address=request.remote_addr,
+            )
             db.session.commit()
+        except ReauthenticationFailed as error:
+            db.session.commit()  # the refused attempt stays audited
+            return render_template("patient/erasure.html", error=error), error.status
         except CaseboxError as error:
             db.session.rollback()
             return render_template("patient/erasure.html", error=error), error.status

@@ -44,12 +44,16 @@ def claimed_by_someone_else(user: User, case: Case) -> bool:
 
 
 def staff_may_read(user: User, case: Case) -> bool:
-    """Admins read any submitted case; specialists those of their queues and patients."""
+    """Admins read any submitted case; specialists those of their queues and patients.
+
+    A withdrawn case (its patient asked for erasure) is kept only as the record the law
+    requires until the purge: no specialist works on it any more, only admins may read it.
+    """
     if case.status == CaseStatus.DRAFT:
         return False
     if user.role == Role.ADMIN:
         return True
-    if user.role != Role.SPECIALIST:
+    if user.role != Role.SPECIALIST or case.status == CaseStatus.WITHDRAWN:
         return False
     if case.queue in queues_of(user) or case.claimed_by_id == user.id:
         return True

@@ -144,7 +144,7 @@ def test_a_case_under_review_leaves_every_queue(api: ApiClient, app: Flask) -> N
     assert claimed_id not in queued and waiting_id not in queued
     assert other_id in queued
     reclaim = api.client.post(f"/api/v1/cases/{claimed_id}/claim", headers=api.auth(specialist))
-    assert reclaim.status_code == 409
+    assert reclaim.status_code == 404  # a withdrawn case is closed to specialists
     assert _case_status(app, other_id) == CaseStatus.AWAITING_REVIEW
 
 
@@ -364,3 +364,21 @@ def test_a_photo_developed_while_the_patient_erased_is_not_stored(
         assert not job_is_live(queue, f"normalize-photo-{photo_id}")  # Redis lost the job
         assert sweep_stuck_work(queue) == 0
         assert queue.count == 0
+
+
+def test_an_erased_patients_case_is_closed_to_specialists_and_to_new_prescriptions(
+    api: ApiClient, app: Flask
+) -> None:
+    rx = prescribing(api)
+    assert rx.draft().status_code == 201  # allowed while the patient's account is open
+    assert _erase(api, rx.patient).status_code == 200
+    refused = rx.draft()
+    assert refused.status_code in (403, 404, 409)
+    assert refused.content_type == "application/problem+json"
+    opened = api.client.get(f"/api/v1/cases/{rx.case_id}", headers=rx.prescriber)
+    assert opened.status_code == 404
+    admin = api.auth(api.staff(Role.ADMIN))
+    assert api.client.get(f"/api/v1/cases/{rx.case_id}", headers=admin).status_code == 200
+    with app.app_context():
+        drafts = db.session.scalars(select(Prescription)).all()
+        assert [p.status for p in drafts] == [PrescriptionStatus.CANCELLED]

@@ -12,6 +12,7 @@ from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
 from casebox.accounts.models import ConsentRecord, User
+from casebox.audit.models import AuditEvent
 from casebox.cases.models import Case, CaseStatus, Photo
 from casebox.database import db
 from tests.api.review_support import claim, routed_case
@@ -320,3 +321,25 @@ def test_notification_choices_are_saved_and_a_bad_number_is_named(
     assert "checked" in portal.client.get("/my/settings").text.split('name="email"')[1][:40]
     bad = portal.post("/my/settings", {"sms": "yes", "phone": "12"})
     assert bad.status_code == 422 and "international form" in bad.text
+
+
+def test_erasure_from_the_pages_needs_the_password_then_closes_the_account(
+    app: Flask, portal: PatientBrowser
+) -> None:
+    from casebox.erasure.models import ErasureRequest
+
+    email = portal.registered()
+    wrong = portal.post("/my/erasure", {"password": "not my password", "confirm": "ERASE"})
+    assert wrong.status_code == 403 and 'role="alert"' in wrong.text
+    unconfirmed = portal.post("/my/erasure", {"password": PASSWORD, "confirm": "yes"})
+    assert unconfirmed.status_code == 422 and "ERASE" in unconfirmed.text
+    assert _count(app, ErasureRequest) == 0
+    done = portal.post("/my/erasure", {"password": PASSWORD, "confirm": "ERASE"})
+    assert done.status_code == 200 and "deleted for good on" in done.text
+    assert portal.client.get("/my/").status_code == 302  # signed out
+    assert portal.sign_in(email).status_code == 200  # and cannot sign in again
+    with app.app_context():
+        audited = db.session.scalars(
+            select(AuditEvent.outcome).where(AuditEvent.action == "patient.erasure_requested")
+        ).all()
+    assert audited == ["failure", "success"]
