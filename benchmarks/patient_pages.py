@@ -7,7 +7,8 @@ downloaded browser) with Playwright, signed in as the demo patient:
 
 a. page weight: the bytes transferred (HTTP headers and bodies as Chromium's network
    stack counts them, ``encodedDataLength``, cache disabled) for each page in PAGES:
-   HTML, CSS, JS, fonts and images, except the patient's photos. Budget: 200 KB.
+   HTML, CSS, JS, fonts and images, except the patient's photos, in English and in
+   French. Budget: 200 KB.
 b. first contentful paint of the first pages (sign-in, and the home page /my/) under
    DevTools' "Slow 3G" preset (500 kbit/s x 0.8 down and up, 400 ms x 5 = 2 s latency,
    as Chrome DevTools and Puppeteer define it), set with CDP
@@ -49,6 +50,7 @@ from casebox.cases.models import Case, CaseStatus  # noqa: E402
 from casebox.database import db  # noqa: E402
 from casebox.demo import DEMO_ACCOUNTS, seed_demo, synthetic_lesion_photo  # noqa: E402
 from casebox.embedded_redis import EmbeddedRedis  # noqa: E402
+from casebox.i18n import LANGUAGE_COOKIE  # noqa: E402
 from casebox.settings import Settings, new_data_key  # noqa: E402
 from tests.domain.test_upload_resume import CuttingProxy  # noqa: E402
 from tests.support import ApiClient  # noqa: E402
@@ -79,18 +81,21 @@ class Demo:
     submitted_case: str
 
 
-# Each page: a name and its path (from the demo data). Add pages here.
-PAGES: list[tuple[str, Callable[[Demo], str]]] = [
-    ("welcome /", lambda demo: "/"),
-    ("sign in /login", lambda demo: "/login"),
-    ("register /register", lambda demo: "/register"),
-    ("home /my/", lambda demo: "/my/"),
-    ("1 body site /my/cases/new", lambda demo: "/my/cases/new"),
-    ("2 questions", lambda demo: "/my/cases/new/questions?site=left_forearm"),
-    ("3 photos", lambda demo: f"/my/cases/{demo.draft_case}/photos"),
-    ("4 review", lambda demo: f"/my/cases/{demo.draft_case}/review"),
-    ("case page", lambda demo: f"/my/cases/{demo.submitted_case}"),
+# Each page: a name, its path (from the demo data) and whether it needs the patient
+# signed in. Add pages here.
+PAGES: list[tuple[str, Callable[[Demo], str], bool]] = [
+    ("welcome /", lambda demo: "/", False),
+    ("sign in /login", lambda demo: "/login", False),
+    ("register /register", lambda demo: "/register", False),
+    ("home /my/", lambda demo: "/my/", True),
+    ("1 body site /my/cases/new", lambda demo: "/my/cases/new", True),
+    ("2 questions", lambda demo: "/my/cases/new/questions?site=left_forearm", True),
+    ("3 photos", lambda demo: f"/my/cases/{demo.draft_case}/photos", True),
+    ("4 review", lambda demo: f"/my/cases/{demo.draft_case}/review", True),
+    ("case page", lambda demo: f"/my/cases/{demo.submitted_case}", True),
+    ("settings", lambda demo: "/my/settings", True),
 ]
+LANGUAGES = ("en", "fr")
 FIRST_PAGES: list[tuple[str, str, bool]] = [  # name, path, signed in
     ("sign in /login", "/login", False),
     ("home /my/", "/my/", True),
@@ -218,26 +223,40 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM)
 
             print("a. page weight, bytes transferred with an empty cache (photos excluded)")
-            context = browser.new_context(**PHONE)
-            _sign_in(context.new_page(), base, demo)
-            weights = {}
-            for name, path_of in PAGES:
-                totals = _page_weight(context, base + path_of(demo))
-                weight = sum(size for kind, size in totals.items() if kind != "photo")
-                weights[name] = weight
+            print(f"   {'page':<28} " + "  ".join(f"{language:>8}" for language in LANGUAGES))
+            weights: dict[str, dict[str, int]] = {language: {} for language in LANGUAGES}
+            contexts = {}
+            for language in LANGUAGES:
+                for signed_in in (False, True):
+                    context = browser.new_context(**PHONE)
+                    context.add_cookies([{"name": LANGUAGE_COOKIE, "value": language, "url": base}])
+                    if signed_in:
+                        _sign_in(context.new_page(), base, demo)
+                    contexts[language, signed_in] = context
+            for name, path_of, signed_in in PAGES:
+                row = []
+                for language in LANGUAGES:
+                    totals = _page_weight(contexts[language, signed_in], base + path_of(demo))
+                    weight = sum(size for kind, size in totals.items() if kind != "photo")
+                    weights[language][name] = weight
+                    row.append(f"{weight / 1000:5.1f} KB")
                 parts = ", ".join(
                     f"{kind} {size / 1000:.1f}" for kind, size in sorted(totals.items())
                 )
-                print(f"   {name:<28} {weight / 1000:7.1f} KB  ({parts})")
-            context.close()
-            heaviest = max(weights, key=lambda name: weights[name])
+                print(f"   {name:<28} " + "  ".join(row) + f"   ({LANGUAGES[-1]}: {parts})")
+            for context in contexts.values():
+                context.close()
+            language, heaviest = max(
+                ((language, name) for language in LANGUAGES for name in weights[language]),
+                key=lambda key: weights[key[0]][key[1]],
+            )
+            most = weights[language][heaviest]
             print(
-                f"   heaviest: {heaviest}, {weights[heaviest] / 1000:.1f} KB = "
-                f"{weights[heaviest] / WEIGHT_BUDGET_BYTES:.0%} of the "
-                f"{WEIGHT_BUDGET_BYTES // 1000} KB budget"
+                f"   heaviest: {heaviest} ({language}), {most / 1000:.1f} KB = "
+                f"{most / WEIGHT_BUDGET_BYTES:.0%} of the {WEIGHT_BUDGET_BYTES // 1000} KB budget"
             )
             results["weight_bytes"] = weights
-            results["weight_max_bytes"] = weights[heaviest]
+            results["weight_max_bytes"] = most
 
             print(
                 f"\nb. first contentful paint, median of {args.runs} fresh contexts "
