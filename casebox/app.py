@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.is_production,
         SESSION_COOKIE_NAME="casebox_session",
         JSON_SORT_KEYS=False,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
     )
     app.extensions["casebox.settings"] = settings
     app.extensions["casebox.passwords"] = Passwords(settings)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casebox.errors import ConfigurationError
 from casebox.photos.quality import QualityThresholds
@@ -99,6 +100,8 @@ class Settings:
     # drills move follow-up due dates and retention periods by changing this, never by
     # waiting. Refused in production.
     clock_offset: timedelta = timedelta(0)
+    # The clinic's time zone (IANA name): dates and times on patients' pages are shown in it.
+    timezone: str = "UTC"
     # How long an erased patient's clinical records are kept before the daily purge
     # deletes them (casebox.erasure). Clinics set it to their jurisdiction's rule for
     # keeping medical records; the default is ten years.
@@ -173,6 +176,7 @@ class Settings:
             **_pdf_signing(env_vars),
             **_notification_channels(env_vars, production),
             clock_offset=_clock_offset(env_vars, production),
+            timezone=_timezone(env_vars.get("CASEBOX_TIMEZONE", "UTC")),
             **_optional_ints(env_vars),
         )
         if len(settings.secret_key) < 32:
@@ -262,6 +266,16 @@ def _optional_ints(env_vars: Mapping[str, str]) -> dict[str, Any]:
             if values[name] <= 0:
                 raise ConfigurationError(f"{variable} must be positive")
     return values
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigurationError(
+            f"CASEBOX_TIMEZONE must be an IANA time zone such as America/Toronto, not {name!r}"
+        ) from exc
+    return name
 
 
 def _clock_offset(env_vars: Mapping[str, str], production: bool) -> timedelta:

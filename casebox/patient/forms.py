@@ -7,6 +7,16 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from casebox.errors import ValidationFailed
+from casebox.i18n import N_
+
+# marshmallow's messages, written for developers, as a patient reads them on a form.
+_PLAIN_WORDS = {
+    "Missing data for required field.": N_("Please answer this question."),
+    "Not a valid boolean.": N_("Choose yes or no."),
+    "Not a valid email address.": N_("Enter your e-mail address, e.g. name@example.org."),
+    "Not a valid date.": N_("Enter the date as year-month-day."),
+    "Field may not be null.": N_("Please answer this question."),
+}
 
 
 def load_form(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
@@ -28,8 +38,15 @@ def _flatten(messages: dict[str, Any], prefix: str = "") -> dict[str, list[str]]
         if isinstance(value, dict):
             flat.update(_flatten(value, f"{name}."))
         else:
-            flat[name] = [str(item) for item in (value if isinstance(value, list) else [value])]
+            items = value if isinstance(value, list) else [value]
+            flat[name] = [_plain(str(item)) for item in items]
     return flat
+
+
+def _plain(message: str) -> str:
+    if message.startswith("Must be one of:"):
+        return N_("Choose one of the answers.")
+    return _PLAIN_WORDS.get(message, message)
 
 
 def checkbox(form: Any, name: str) -> bool:

@@ -80,3 +80,12 @@ def test_quality_thresholds_come_from_settings(tmp_path: Path) -> None:
         Settings.from_env(
             {"CASEBOX_DATA_DIR": str(tmp_path), "CASEBOX_QUALITY_THRESHOLDS": '{"sharpnes": 1}'}
         )
+
+
+def test_the_clinic_time_zone_must_be_a_real_one(tmp_path: Path) -> None:
+    base = {"CASEBOX_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env({**base, "CASEBOX_TIMEZONE": "America/Toronto"}).timezone == (
+        "America/Toronto"
+    )
+    with pytest.raises(ConfigurationError, match="CASEBOX_TIMEZONE"):
+        Settings.from_env({**base, "CASEBOX_TIMEZONE": "Mars/Olympus"})
