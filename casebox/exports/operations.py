@@ -43,6 +43,7 @@ from casebox.exports.record import (
     PrescriptionExport,
     StoredFile,
 )
+from casebox.notifications.operations import preferences_of
 from casebox.review.case_view import patient_view
 from prescriptions import operations as prescribing
 from prescriptions.models import Prescription
@@ -135,7 +136,14 @@ def _account(patient: User) -> dict[str, Any]:
             "confirmed_at": _time(patient.totp_confirmed_at),
         },
         "nominated_pharmacy": PharmacySchema().dump(pharmacy) if pharmacy else None,
+        "language": patient.locale,
+        "notification_preferences": _channels(patient),
     }
+
+
+def _channels(patient: User) -> dict[str, Any]:
+    choice = preferences_of(patient)
+    return {"email": choice.email, "sms": choice.sms, "phone": choice.phone}
 
 
 def _time(value: datetime | None) -> str | None:

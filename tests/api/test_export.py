@@ -200,6 +200,7 @@ def test_account_json_has_the_profile_and_consents_but_no_secrets(
     assert consent["text_sha256"] == current["sha256"]
     assert consent["accepted_at"] and consent["withdrawn_at"] is None
     assert account["nominated_pharmacy"]["name"] == "Main Street Pharmacy"
+    assert account["notification_preferences"] == {"email": False, "sms": False, "phone": None}
     text = _texts(archive)
     for secret in ("password", "argon2", "token", "totp_secret", "cbx_"):
         assert secret not in text.lower()
