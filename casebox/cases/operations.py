@@ -39,6 +39,20 @@ def create_case(patient: User, *, body_site: str, questionnaire: dict[str, Any])
     return case
 
 
+def change_answers(
+    patient: User, case_id: str, *, body_site: str, questionnaire: dict[str, Any]
+) -> Case:
+    """Correct the body site or the answers of a case not yet sent."""
+    case = find_case(patient, case_id, for_update=True)
+    if case.status != CaseStatus.DRAFT:
+        raise Conflict(f"Only a case not yet sent can be changed; it is {case.status}.")
+    case.body_site = body_site
+    case.questionnaire = questionnaire
+    case.updated_at = utcnow()
+    trail.record("case.update", object_type="case", object_id=case.public_id)
+    return case
+
+
 def find_case(user: User, public_id: str, *, for_update: bool = False) -> Case:
     """The case if this user may see it; otherwise NotFound, exactly as for a missing id.
 

@@ -44,8 +44,47 @@ def questions() -> str | Response | tuple[str, int]:
     if request.method == "GET":
         return _questions_page(site, {}, None)
     check_form_csrf()
+    try:
+        data = load_form(CaseCreateSchema(), {"body_site": site, "questionnaire": _answers()})
+        case = cases.create_case(signed_in_patient(), **data)
+        db.session.commit()
+    except CaseboxError as error:
+        db.session.rollback()
+        return _questions_page(site, request.form.to_dict(), error), error.status
+    return redirect(url_for("patient.photos", case_id=case.public_id))
+
+
+@bp.route("/my/cases/<string:case_id>/questions", methods=["GET", "POST"])
+@patient_page
+def change_answers(case_id: str) -> str | Response | tuple[str, int]:
+    """Change the answers (or the body site) of a case not yet sent."""
+    patient = signed_in_patient()
+    if request.method == "GET":
+        case = cases.view_case(patient, case_id)
+        db.session.commit()
+        if case.status != CaseStatus.DRAFT:
+            return redirect(url_for("patient.case_page", case_id=case_id))
+        site = request.args.get("site", case.body_site)
+        if site not in BODY_SITES:
+            site = case.body_site
+        return _questions_page(site, _form_of(case.questionnaire), None, case_id=case_id)
+    check_form_csrf()
+    site = request.form.get("site", "")
+    try:
+        data = load_form(CaseCreateSchema(), {"body_site": site, "questionnaire": _answers()})
+        cases.change_answers(patient, case_id, **data)
+        db.session.commit()
+    except CaseboxError as error:
+        db.session.rollback()
+        known = site if site in BODY_SITES else "left_forearm"
+        page = _questions_page(known, request.form.to_dict(), error, case_id=case_id)
+        return page, error.status
+    return redirect(url_for("patient.review", case_id=case_id))
+
+
+def _answers() -> dict[str, Any]:
     form = request.form
-    answers = {
+    return {
         **{q.key: yes_no(form, q.key) for q in QUESTIONS if q.kind == "yes_no"},
         "duration": form.get("duration", ""),
         "fitzpatrick": form.get("fitzpatrick", ""),
@@ -53,17 +92,24 @@ def questions() -> str | Response | tuple[str, int]:
         "allergies": lines(form.get("allergies", "")),
         "description": form.get("description", "").strip(),
     }
-    try:
-        data = load_form(CaseCreateSchema(), {"body_site": site, "questionnaire": answers})
-        case = cases.create_case(signed_in_patient(), **data)
-        db.session.commit()
-    except CaseboxError as error:
-        db.session.rollback()
-        return _questions_page(site, form.to_dict(), error), error.status
-    return redirect(url_for("patient.photos", case_id=case.public_id))
 
 
-def _questions_page(site: str, form: dict[str, Any], error: CaseboxError | None) -> str:
+def _form_of(questionnaire: dict[str, Any]) -> dict[str, str]:
+    """Saved answers as the form shows them (the inverse of ``_answers``)."""
+    form = {}
+    for key, value in questionnaire.items():
+        if isinstance(value, bool):
+            form[key] = "yes" if value else "no"
+        elif isinstance(value, list):
+            form[key] = "\n".join(value)
+        else:
+            form[key] = str(value)
+    return form
+
+
+def _questions_page(
+    site: str, form: dict[str, Any], error: CaseboxError | None, *, case_id: str | None = None
+) -> str:
     return render_template(
         "patient/intake_questions.html",
         site=BODY_SITES[site],
@@ -71,6 +117,7 @@ def _questions_page(site: str, form: dict[str, Any], error: CaseboxError | None)
         form=form,
         error=error,
         errors=(error.errors or {}) if error else {},
+        case_id=case_id,
     )
 
 

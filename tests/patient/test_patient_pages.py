@@ -343,3 +343,28 @@ def test_erasure_from_the_pages_needs_the_password_then_closes_the_account(
             select(AuditEvent.outcome).where(AuditEvent.action == "patient.erasure_requested")
         ).all()
     assert audited == ["failure", "success"]
+
+
+def test_answers_can_be_changed_before_sending_but_not_after(
+    app: Flask, portal: PatientBrowser
+) -> None:
+    portal.registered()
+    case_id = portal.new_case(itch="no")
+    form = portal.client.get(f"/my/cases/{case_id}/questions").text
+    assert 'name="itch" value="no" checked' in form
+    changed = portal.post(
+        f"/my/cases/{case_id}/questions", {**questionnaire_form(itch="yes"), "site": "chin"}
+    )
+    assert changed.status_code == 302 and changed.headers["Location"].endswith("/review")
+    bad = portal.post(
+        f"/my/cases/{case_id}/questions", {**questionnaire_form(itch="maybe"), "site": "chin"}
+    )
+    assert bad.status_code == 422 and "Choose yes or no." in bad.text
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.public_id == case_id))
+        assert case is not None and case.body_site == "chin" and case.questionnaire["itch"] is True
+    portal.send_photo(case_id)
+    run_pipeline(app)
+    assert portal.post(f"/my/cases/{case_id}/review", {}).status_code == 302
+    late = portal.post(f"/my/cases/{case_id}/questions", {**questionnaire_form(), "site": "chin"})
+    assert late.status_code == 409
