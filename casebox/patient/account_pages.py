@@ -96,7 +96,6 @@ def home() -> str:
         cases=cases.items,
         notices=notices,
         has_consent=has_consent,
-        page_link=page_link,
     )
 
 
@@ -105,8 +104,10 @@ def home() -> str:
 def open_notice(notification_id: str) -> Response:
     """Mark a notice read and open the page it is about."""
     check_form_csrf()
-    notice = notifications.mark_read(signed_in_patient(), notification_id)
-    return redirect(page_link(notice.link))
+    patient = signed_in_patient()
+    notice = notifications.mark_read(patient, notification_id)
+    db.session.commit()
+    return redirect(page_link(notice.link, patient))
 
 
 @bp.route("/my/settings", methods=["GET", "POST"])

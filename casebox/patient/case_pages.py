@@ -17,6 +17,8 @@ from casebox.patient.blueprint import bp, patient_page, signed_in_patient
 from casebox.patient.timeline import timeline_of
 from casebox.review.case_view import patient_view
 from casebox.web.routes import check_form_csrf
+from prescriptions.operations import signed_prescriptions_of
+from prescriptions.schemas import PrescriptionSchema
 
 MAX_REPLY = 4000
 
@@ -59,6 +61,9 @@ def case_page(case_id: str) -> str | Response:
     """The case: status, timeline, response and instructions, prescriptions, follow-up."""
     case = cases.view_case(signed_in_patient(), case_id)
     view = patient_view(case)
+    # Signed prescriptions show as soon as they are sent to the pharmacy, even while the
+    # written answer is still to come.
+    prescriptions = PrescriptionSchema(many=True).dump(signed_prescriptions_of(case))
     steps = timeline_of(case)
     db.session.commit()  # the read is audited
     return render_template(
@@ -68,6 +73,7 @@ def case_page(case_id: str) -> str | Response:
         site=BODY_SITES[case.body_site],
         status=status_label(str(case.status)),
         steps=steps,
+        prescriptions=prescriptions,
         decisions=DECISION_LABELS,
         prescription_labels=PRESCRIPTION_LABELS,
         just_sent=request.args.get("sent") == "1",

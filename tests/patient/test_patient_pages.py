@@ -368,3 +368,27 @@ def test_answers_can_be_changed_before_sending_but_not_after(
     assert portal.post(f"/my/cases/{case_id}/review", {}).status_code == 302
     late = portal.post(f"/my/cases/{case_id}/questions", {**questionnaire_form(), "site": "chin"})
     assert late.status_code == 409
+
+
+def test_a_prescription_notice_opens_the_case_with_the_prescription_and_its_pdf(
+    app: Flask, api: ApiClient, portal: PatientBrowser
+) -> None:
+    from tests.prescriptions.prescribing_support import prescribing, render_pdfs
+
+    rx = prescribing(api)
+    issued = rx.issued()
+    render_pdfs(api)
+    email = api.client.get("/api/v1/me", headers=rx.patient).get_json()["email"]
+    assert portal.sign_in(email).status_code == 302
+    home = portal.client.get("/my/").text
+    assert "A prescription has been issued for you." in home
+    notice_id = re.search(r"/my/notifications/([0-9a-f-]{36})/open", home).group(1)  # type: ignore[union-attr]
+    opened = portal.post(f"/my/notifications/{notice_id}/open", {})
+    assert opened.status_code == 302 and opened.headers["Location"] == f"/my/cases/{rx.case_id}"
+    page = portal.client.get(opened.headers["Location"]).text
+    assert "Doxycycline" in page or "doxycycline" in page.lower()
+    assert "Sent to your pharmacy" in page and "Main Street Pharmacy" in page
+    pdf_link = f"/api/v1/prescriptions/{issued['id']}/pdf"
+    assert pdf_link in page
+    pdf = portal.client.get(pdf_link)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
