@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import markdown
-from flask import make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_login import login_user, logout_user
 from markupsafe import Markup
@@ -129,7 +129,8 @@ def settings_page() -> str | Response | tuple[str, int]:
             )
             notifications.set_preferences(patient, data)
             db.session.commit()
-            return redirect(url_for("patient.settings_page", saved=1))
+            flash(gettext("Your choices are saved."))
+            return redirect(url_for("patient.settings_page"))
         except CaseboxError as exc:
             db.session.rollback()
             error = exc
@@ -139,7 +140,6 @@ def settings_page() -> str | Response | tuple[str, int]:
         consent=accounts.active_consent(patient),
         error=error,
         errors=(error.errors or {}) if error else {},
-        saved=request.args.get("saved") == "1",
     )
     return (page, error.status) if error else page
 

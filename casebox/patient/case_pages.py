@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -76,7 +76,6 @@ def case_page(case_id: str) -> str | Response:
         prescriptions=prescriptions,
         decisions=DECISION_LABELS,
         prescription_labels=PRESCRIPTION_LABELS,
-        just_sent=request.args.get("sent") == "1",
     )
 
 
@@ -103,4 +102,5 @@ def reply(case_id: str) -> str | Response | tuple[str, int]:
     except CaseboxError:
         db.session.rollback()
         raise
-    return redirect(url_for("patient.case_page", case_id=case_id, sent=1))
+    flash(gettext("Your answer was sent to the dermatologist."))
+    return redirect(url_for("patient.case_page", case_id=case_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response
 
@@ -202,7 +202,12 @@ def review(case_id: str) -> str | Response | tuple[str, int]:
                 patient, case_id, accept_quality_warnings="accept_warnings" in request.form
             )
             db.session.commit()
-            return redirect(url_for("patient.case_page", case_id=case_id, sent=1))
+            flash(
+                gettext(
+                    "Your case was sent. You will get a message when the dermatologist answers."
+                )
+            )
+            return redirect(url_for("patient.case_page", case_id=case_id))
         except CaseboxError as exc:
             db.session.rollback()
             error = exc

@@ -27,6 +27,7 @@ from casebox.demo import synthetic_lesion_photo
 from casebox.uploads.models import Upload
 from tests.api.follow_up_support import assessment, clock_ahead, sweep_and_work
 from tests.api.review_support import claim
+from tests.browser.pages import screenshot
 from tests.support import PASSWORD, ApiClient, run_pipeline
 
 PHONE = {"width": 360, "height": 740}
@@ -165,6 +166,7 @@ def test_a_patient_on_a_phone_goes_from_intake_to_follow_up_and_export(
 
     # 1. Intake with two photos, from the body map.
     page.get_by_role("link", name="Start a new case").click()
+    screenshot(page, "patient-body-map")
     page.get_by_role("link", name="Left forearm").first.click()
     _answer_questions(page)
     expect(page.get_by_role("heading", name="Overview photo")).to_be_visible()
@@ -182,6 +184,7 @@ def test_a_patient_on_a_phone_goes_from_intake_to_follow_up_and_export(
     refused = page.locator('[data-photos="close_up"] .verdict-bad')
     _until(live_app, refused)
     expect(page.locator('[data-photos="close_up"]')).to_contain_text("blurred")
+    screenshot(page, "patient-retake", page.locator('section:has([data-photos="close_up"])'))
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Take it again").click()
     chooser.value.set_files(_photo("close-again.jpg", _good(4)))
@@ -207,6 +210,8 @@ def test_a_patient_on_a_phone_goes_from_intake_to_follow_up_and_export(
     ).to_be_visible()
     expect(page.get_by_role("heading", name="Follow-up")).to_be_visible()
     expect(page.get_by_text("We will remind you when it is time.")).to_be_visible()
+    _no_serious_accessibility_issue(page)
+    screenshot(page, "patient-case")
 
     # 4. Six weeks later the reminder arrives and opens the linked follow-up case.
     with clock_ahead(live_app, timedelta(days=43)):
@@ -229,6 +234,7 @@ def test_a_patient_on_a_phone_goes_from_intake_to_follow_up_and_export(
 
     # 5. The patient downloads everything held on them.
     page.goto("/my/settings")
+    _no_serious_accessibility_issue(page)
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my data").click()
     with zipfile.ZipFile(download.value.path()) as archive:
@@ -269,6 +275,27 @@ def test_an_upload_cut_off_mid_photo_resumes_and_resends_at_most_one_chunk(
         stored = db.session.scalar(select(Photo))
         assert stored is not None
     _until(live_app, page.locator('[data-photos="close_up"] .verdict-good'))
+
+
+def test_low_data_shrinks_the_photo_on_the_phone_and_the_case_records_it(
+    phone: BrowserContext, live_api: ApiClient, live_app: Flask
+) -> None:
+    page = _new_page(phone)
+    _throttle(page)
+    _register(page, "remi@example.org")
+    page.get_by_role("link", name="Start a new case").click()
+    page.get_by_role("link", name="Nose").first.click()
+    _answer_questions(page)
+    page.get_by_label("Save mobile data").check()
+    photo = _good(6, size=(3200, 2400))
+    page.locator("#file-close_up").set_input_files(_photo("large.jpg", photo))
+    _until(live_app, page.locator('[data-photos="close_up"] .verdict-good'))
+    with live_app.app_context():
+        stored = db.session.scalar(select(Photo))
+        assert stored is not None and max(stored.width, stored.height) == 2048
+        assert stored.case.low_data is True
+        upload = db.session.scalar(select(Upload))
+        assert upload is not None and upload.upload_length < len(photo)
 
 
 def test_the_french_pages_render_and_pass_the_accessibility_check(
