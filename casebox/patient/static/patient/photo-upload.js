@@ -24,6 +24,8 @@ lowData.addEventListener("change", () => {
 });
 
 for (const form of root.querySelectorAll("form[data-upload]")) {
+  // Choosing the photo sends it at once; the button is for pages without this script.
+  form.querySelector('button[type="submit"]').hidden = true;
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const file = form.querySelector('input[type="file"]').files[0];
@@ -42,8 +44,8 @@ async function send(form, file) {
   const view = form.dataset.upload;
   const status = form.querySelector(".upload-status");
   const bar = form.querySelector("progress");
-  const button = form.querySelector('button[type="submit"]');
-  button.disabled = true;
+  const input = form.querySelector('input[type="file"]');
+  input.disabled = true;
   try {
     status.textContent = msg("Preparing");
     const shrink = lowData.checked;
@@ -65,7 +67,7 @@ async function send(form, file) {
     bar.hidden = true;
     status.textContent = `${msg("Failed")} ${error.message}`;
   } finally {
-    button.disabled = false;
+    input.disabled = false;
   }
 }
 
