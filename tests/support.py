@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -37,6 +40,17 @@ def questionnaire(**changes: Any) -> dict[str, Any]:
 def jpeg(seed: int = 1) -> bytes:
     """A realistic skin photo as JPEG bytes."""
     return synthetic_lesion_photo(seed, size=(1024, 768))
+
+
+@contextmanager
+def clock_ahead(app: Flask, delta: timedelta) -> Iterator[None]:
+    """Run casebox's clock ``delta`` ahead of the real one (``Settings.clock_offset``)."""
+    original = app.extensions["casebox.settings"]
+    app.extensions["casebox.settings"] = original.replace(clock_offset=delta)
+    try:
+        yield
+    finally:
+        app.extensions["casebox.settings"] = original
 
 
 def run_pipeline(app: Flask) -> int:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -55,17 +52,6 @@ def followed_up_case(
     assert response.status_code == 201, response.get_json()
     view = api.client.get(f"/api/v1/cases/{case_id}", headers=api.auth(patient)).get_json()
     return case_id, view["follow_up"]
-
-
-@contextmanager
-def clock_ahead(app: Flask, delta: timedelta) -> Iterator[None]:
-    """Run casebox's clock ``delta`` ahead of the real one."""
-    original = app.extensions["casebox.settings"]
-    app.extensions["casebox.settings"] = original.replace(clock_offset=delta)
-    try:
-        yield
-    finally:
-        app.extensions["casebox.settings"] = original
 
 
 def sweep_and_work(app: Flask) -> int:

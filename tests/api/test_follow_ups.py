@@ -22,12 +22,11 @@ from tests.api.follow_up_support import (
     INSTRUCTIONS,
     assess,
     assessment,
-    clock_ahead,
     followed_up_case,
     sweep_and_work,
 )
 from tests.api.review_support import audit_actions, routed_case
-from tests.support import STAFF_PASSWORD, ApiClient, run_pipeline
+from tests.support import STAFF_PASSWORD, ApiClient, clock_ahead, run_pipeline
 
 SIX_WEEKS = timedelta(days=42)
 

@@ -14,13 +14,12 @@ from tests.api.follow_up_support import (
     INSTRUCTIONS,
     assess,
     assessment,
-    clock_ahead,
     followed_up_case,
     sweep_and_work,
 )
 from tests.api.review_support import routed_case
 from tests.browser.pages import StaffAccount, sign_in, wait_until_ready
-from tests.support import ApiClient, run_pipeline
+from tests.support import ApiClient, clock_ahead, run_pipeline
 
 
 def test_a_follow_up_case_opens_beside_its_baseline(

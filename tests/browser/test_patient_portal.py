@@ -25,10 +25,10 @@ from casebox.cases.models import Case, CaseStatus, Photo
 from casebox.database import db
 from casebox.demo import synthetic_lesion_photo
 from casebox.uploads.models import Upload
-from tests.api.follow_up_support import assessment, clock_ahead, sweep_and_work
+from tests.api.follow_up_support import assessment, sweep_and_work
 from tests.api.review_support import claim
 from tests.browser.pages import screenshot
-from tests.support import PASSWORD, ApiClient, run_pipeline
+from tests.support import PASSWORD, ApiClient, clock_ahead, run_pipeline
 
 PHONE = {"width": 360, "height": 740}
 # DevTools' "Fast 3G" preset (bytes per second, milliseconds): photos of a few hundred

@@ -16,13 +16,12 @@ from casebox.database import db, utcnow
 from casebox.followups import operations as followups
 from casebox.followups.operations import DUE_TIME_OF_DAY
 from tests.api.follow_up_support import (
-    clock_ahead,
     count_follow_up_cases,
     follow_up_row,
     followed_up_case,
     sweep_and_work,
 )
-from tests.support import ApiClient, run_pipeline
+from tests.support import ApiClient, clock_ahead, run_pipeline
 from workers import jobs
 from workers.queues import default_queue, follow_up_job_id
 from workers.sweeper import sweep_stuck_work

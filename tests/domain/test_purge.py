@@ -8,8 +8,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -40,7 +38,7 @@ from casebox.notifications.models import NotificationPreferences
 from casebox.settings import new_data_key
 from prescriptions.models import Prescription
 from tests.api.test_export import History, _history
-from tests.support import PASSWORD, ApiClient, questionnaire
+from tests.support import PASSWORD, ApiClient, clock_ahead, questionnaire
 from workers.purge import PURGE_FUNCTION, purge_job_id, schedule_daily_purge
 from workers.queues import default_queue
 from workers.worker import PipelineWorker
@@ -58,16 +56,6 @@ class Erased:
     erasure_id: str
     keys: set[str]
     other_keys: set[str]
-
-
-@contextmanager
-def clock_ahead(app: Flask, delta: timedelta) -> Iterator[None]:
-    original = app.extensions["casebox.settings"]
-    app.extensions["casebox.settings"] = original.replace(clock_offset=delta)
-    try:
-        yield
-    finally:
-        app.extensions["casebox.settings"] = original
 
 
 def _object_keys(case_ids: list[int]) -> set[str]:
