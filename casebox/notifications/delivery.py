@@ -28,6 +28,7 @@ from casebox.notifications.models import (
     NotificationDelivery,
     NotificationPreferences,
 )
+from casebox.notifications.operations import wants_email, wants_sms
 from casebox.notifications.sms import sms_provider
 from casebox.settings import Settings
 
@@ -73,12 +74,11 @@ def due_deliveries(notification_id: str) -> list[DueDelivery]:
 def _address(
     channel: Channel, notification: Notification, preferences: NotificationPreferences | None
 ) -> str | None:
-    # The patient may have changed their mind, or left, since the notice was written.
-    if preferences is None or not notification.recipient.active:
-        return None
+    # The recipient may have changed their mind, or left, since the notice was written.
+    recipient = notification.recipient
     if channel == Channel.EMAIL:
-        return notification.recipient.email if preferences.email else None
-    return preferences.phone if preferences.sms else None
+        return recipient.email if wants_email(recipient, preferences) else None
+    return preferences.phone if preferences and wants_sms(recipient, preferences) else None
 
 
 def stuck_notifications(created_before: datetime) -> list[str]:

@@ -40,15 +40,37 @@ def notify(user: User, kind: NotificationKind, link: str) -> Notification:
     return notification
 
 
+# Staff hear of their work by e-mail unless they turn it off; patients choose to.
+STAFF_EMAIL_ROLES = frozenset({Role.SPECIALIST, Role.PHARMACIST})
+CHOOSING_ROLES = (Role.PATIENT, *sorted(STAFF_EMAIL_ROLES))
+
+
+def wants_email(user: User, preferences: NotificationPreferences | None) -> bool:
+    """Whether ``user`` is to be sent e-mail notices: patients opt in, staff opt out.
+
+    A deactivated (e.g. erased) account is sent nothing outside the app.
+    """
+    if not user.active or user.role not in CHOOSING_ROLES:
+        return False
+    if preferences is None:
+        return user.role in STAFF_EMAIL_ROLES
+    return preferences.email
+
+
+def wants_sms(user: User, preferences: NotificationPreferences | None) -> bool:
+    """Whether ``user`` chose text messages (patients only) and gave a number."""
+    if not user.active or user.role != Role.PATIENT or preferences is None:
+        return False
+    return preferences.sms and bool(preferences.phone)
+
+
 def chosen_channels(user: User, settings: Settings) -> list[Channel]:
     """The channels besides the app that ``user`` chose and this installation offers."""
     preferences = db.session.get(NotificationPreferences, user.id)
-    if user.role != Role.PATIENT or preferences is None or not user.active:
-        return []  # a deactivated (e.g. erased) patient is sent nothing outside the app
     channels = []
-    if preferences.email and email_available(settings):
+    if wants_email(user, preferences) and email_available(settings):
         channels.append(Channel.EMAIL)
-    if preferences.sms and preferences.phone and sms_available(settings):
+    if wants_sms(user, preferences) and sms_available(settings):
         channels.append(Channel.SMS)
     return channels
 
@@ -115,7 +137,7 @@ def mark_read(user: User, public_id: str) -> Notification:
 
 @dataclass(frozen=True)
 class ChannelChoice:
-    """A patient's channels as the API shows them."""
+    """A user's channels as the API shows them."""
 
     in_app: bool
     email: bool
@@ -125,18 +147,21 @@ class ChannelChoice:
 
 
 def preferences_of(user: User) -> ChannelChoice:
-    """The patient's channels (nothing but the app until they choose)."""
+    """The user's channels: a patient has nothing but the app until they choose; staff
+    have e-mail too until they turn it off."""
     preferences = db.session.get(NotificationPreferences, user.id)
-    return _choice(preferences, services.settings())
+    return _choice(user, preferences, services.settings())
 
 
 def set_preferences(user: User, data: dict[str, Any]) -> ChannelChoice:
-    """Replace the patient's channel choices; texts need a phone number."""
+    """Replace the user's channel choices; texts are for patients and need a phone number."""
     settings = services.settings()
     errors: dict[str, list[str]] = {}
     if data["email"] and not email_available(settings):
         errors["email"] = ["E-mail notifications are not offered here."]
-    if data["sms"] and not sms_available(settings):
+    if user.role != Role.PATIENT and (data["sms"] or data.get("phone")):
+        errors["sms" if data["sms"] else "phone"] = ["Text messages are sent to patients only."]
+    elif data["sms"] and not sms_available(settings):
         errors["sms"] = ["Text messages are not offered here."]
     elif data["sms"] and not data.get("phone"):
         errors["phone"] = ["A mobile number is needed for text messages."]
@@ -155,13 +180,16 @@ def set_preferences(user: User, data: dict[str, Any]) -> ChannelChoice:
     trail.record(
         "notifications.preferences", object_type="user", object_id=user.public_id, details=details
     )
-    return _choice(preferences, settings)
+    return _choice(user, preferences, settings)
 
 
-def _choice(preferences: NotificationPreferences | None, settings: Settings) -> ChannelChoice:
+def _choice(
+    user: User, preferences: NotificationPreferences | None, settings: Settings
+) -> ChannelChoice:
     available = ["in_app"]
     available += [str(Channel.EMAIL)] if email_available(settings) else []
-    available += [str(Channel.SMS)] if sms_available(settings) else []
-    if preferences is None:
-        return ChannelChoice(True, False, False, None, available)
+    if user.role == Role.PATIENT:
+        available += [str(Channel.SMS)] if sms_available(settings) else []
+    if preferences is None:  # staff have e-mail until they turn it off
+        return ChannelChoice(True, user.role in STAFF_EMAIL_ROLES, False, None, available)
     return ChannelChoice(True, preferences.email, preferences.sms, preferences.phone, available)

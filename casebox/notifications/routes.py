@@ -9,7 +9,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from casebox.accounts.auth import current_api_user, requires
-from casebox.accounts.models import Role
 from casebox.notifications import operations
 from casebox.notifications.models import Notification
 from casebox.notifications.schemas import (
@@ -24,7 +23,10 @@ blp = Blueprint(
     "notifications",
     __name__,
     url_prefix="/api/v1",
-    description="Notifications: in-app notices, and the e-mail and text channels patients choose",
+    description=(
+        "Notifications: in-app notices; e-mail (staff by default, patients by choice) and"
+        " text messages (patients)"
+    ),
     template_folder="templates",
 )
 
@@ -53,18 +55,26 @@ class ReadNotification(MethodView):
 
 @blp.route("/me/notification-preferences")
 class MyNotificationPreferences(MethodView):
-    @requires(Role.PATIENT)
+    @requires(*operations.CHOOSING_ROLES)
     @blp.response(200, NotificationPreferencesSchema)
     def get(self) -> operations.ChannelChoice:
-        """Your channels: in-app always; e-mail and text messages when you choose them."""
+        """Your channels: in-app always; e-mail and (patients) text messages when chosen.
+
+        Patients start with the app only; specialists and pharmacists start with e-mail.
+        """
         return operations.preferences_of(current_api_user())
 
-    @requires(Role.PATIENT)
+    @requires(*operations.CHOOSING_ROLES)
     @blp.arguments(NotificationPreferencesInputSchema)
     @blp.response(200, NotificationPreferencesSchema)
-    @blp.alt_response(422, description="Texts without a number, or a channel not offered.")
+    @blp.alt_response(
+        422, description="Texts without a number or for staff, or a channel not offered."
+    )
     def put(self, data: dict[str, Any]) -> operations.ChannelChoice:
-        """Choose e-mail and text messages (which say only that there is a new message)."""
+        """Choose e-mail and text messages (which say only that there is a new message).
+
+        Texts are for patients only; staff send ``"sms": false`` and no phone.
+        """
         return operations.set_preferences(current_api_user(), data)
 
 

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import func, select
 
+from casebox.accounts.models import Role
 from casebox.database import db, utcnow
 from casebox.errors import ConfigurationError
 from casebox.notifications.delivery import stuck_notifications
@@ -30,7 +31,7 @@ from casebox.outbox.models import OutboxEvent
 from casebox.settings import Settings, new_data_key
 from tests.api.review_support import claim, routed_case
 from tests.api.test_review import ASSESSMENT
-from tests.prescriptions.prescribing_support import prescribing
+from tests.prescriptions.prescribing_support import Prescribing, prescribing
 from tests.support import ApiClient, run_pipeline
 from workers.jobs import send_notification
 
@@ -315,12 +316,95 @@ def test_channel_choices_are_the_patients_and_texts_need_a_number(api: ApiClient
     assert not_boolean.status_code == 422
     assert api.client.get(PREFERENCES, headers=api.auth(patient)).get_json()["sms"] is False
     staff = api.auth(api.staff())
-    assert api.client.get(PREFERENCES, headers=staff).status_code == 403
-    assert (
-        api.client.put(PREFERENCES, json={"email": True, "sms": False}, headers=staff).status_code
-        == 403
-    )
     assert api.client.get(NOTICES, headers=staff).get_json() == {"items": [], "unread": 0}
+    admin = api.auth(api.staff(Role.ADMIN))
+    assert api.client.get(PREFERENCES, headers=admin).status_code == 403
+
+
+def test_staff_have_email_until_they_turn_it_off_and_no_texts(api: ApiClient) -> None:
+    for role in (Role.SPECIALIST, Role.PHARMACIST):
+        staff = api.staff(role)
+        mine = api.client.get(PREFERENCES, headers=api.auth(staff))
+        assert mine.status_code == 200, mine.get_json()
+        assert mine.get_json() == {
+            "in_app": True, "email": True, "sms": False, "phone": None,
+            "available": ["in_app", "email"],
+        }  # fmt: skip
+        texts = _choose(api, staff, sms=True, phone="+15145550123")
+        assert texts.status_code == 422
+        assert texts.content_type == "application/problem+json"
+        assert list(texts.get_json()["errors"]) == ["sms"]
+        number = _choose(api, staff, phone="+15145550123")
+        assert (number.status_code, list(number.get_json()["errors"])) == (422, ["phone"])
+        assert api.client.get(PREFERENCES, headers=api.auth(staff)).get_json()["email"] is True
+        off = _choose(api, staff, email=False)
+        assert off.status_code == 200, off.get_json()
+        assert api.client.get(PREFERENCES, headers=api.auth(staff)).get_json()["email"] is False
+
+
+def _accepted_and_dispensed(app: Flask, rx: Prescribing) -> str:
+    """A prescription issued, run through its jobs, accepted and dispensed once; its id."""
+    issued = rx.issued()
+    run_pipeline(app)  # the PDF, and the patient's in-app notice
+    assert rx.pharmacy_post(issued["id"], "accept").status_code == 200
+    return str(issued["id"])
+
+
+def test_a_pharmacy_dispensing_sends_the_prescriber_one_generic_email(
+    api: ApiClient, app: Flask, mailbox: Mailbox
+) -> None:
+    rx = prescribing(api, patient_changes={"name": "Zephyrine Quillfeather"})
+    prescription_id = _accepted_and_dispensed(app, rx)
+    run_pipeline(app)
+    assert mailbox.recipients == [[rx.prescriber_email]]  # accepted; the patient chose none
+    mailbox.messages.clear()
+    mailbox.recipients.clear()
+
+    dispensed = rx.pharmacy_post(prescription_id, "dispense", dispense_number=1)
+    assert dispensed.status_code == 200, dispensed.get_json()
+    assert mailbox.messages == []  # sent by a job, after the commit
+    run_pipeline(app)
+    [message] = mailbox.messages
+    assert mailbox.recipients == [[rx.prescriber_email]]
+    text = _text_of(message)
+    assert NOTICE in text
+    for word in ("doxycycline", "Zephyrine", "Quillfeather", "capsule", prescription_id):
+        assert word.lower() not in text.lower(), word
+    run_pipeline(app)
+    assert len(mailbox.messages) == 1
+    kinds = [item["kind"] for item in _notices_of(api, rx.prescriber)["items"]]
+    assert kinds == ["prescription.updated", "prescription.updated"]
+
+
+def test_a_prescriber_who_turned_email_off_hears_only_in_the_app(
+    api: ApiClient, app: Flask, mailbox: Mailbox
+) -> None:
+    rx = prescribing(api)
+    off = api.client.put(PREFERENCES, json={"email": False, "sms": False}, headers=rx.prescriber)
+    assert off.status_code == 200, off.get_json()
+    prescription_id = _accepted_and_dispensed(app, rx)
+    assert rx.pharmacy_post(prescription_id, "dispense", dispense_number=1).status_code == 200
+    run_pipeline(app)
+    assert mailbox.messages == []
+    assert _notices_of(api, rx.prescriber)["unread"] == 2
+
+
+def test_a_prescriber_turning_email_off_before_the_job_runs_gets_none(
+    api: ApiClient, app: Flask, mailbox: Mailbox
+) -> None:
+    rx = prescribing(api)
+    _accepted_and_dispensed(app, rx)  # its e-mail is waiting for the job
+    off = api.client.put(PREFERENCES, json={"email": False, "sms": False}, headers=rx.prescriber)
+    assert off.status_code == 200, off.get_json()
+    run_pipeline(app)
+    assert mailbox.messages == []
+    assert ("email", "cancelled") in _deliveries(app)
+
+
+def _notices_of(api: ApiClient, headers: dict[str, str]) -> dict[str, Any]:
+    response = api.client.get(NOTICES, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return dict(response.get_json())
 
 
 def test_notices_whose_job_was_lost_are_found_for_the_sweeper(
