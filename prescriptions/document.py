@@ -52,11 +52,16 @@ class MedicationLine:
     form: str  # e.g. "capsule", "cream"
     route: str  # e.g. "oral", "topical"
     strength: str  # e.g. "100 mg", "0.05%"
-    instructions: str  # patient-friendly: "Take one capsule twice a day with food for 6 weeks."
+    instructions: (
+        str  # patient-friendly, generated from the dosage: "Take 1 capsule twice a day, ..."
+    )
     quantity: str  # e.g. "84 capsules", "30 g"
     repeats: int  # additional dispenses allowed after the first
     substitution_allowed: bool
     supply_days: int | None = None
+    # The structured dose instructions the text was made from (prescriptions.dosage JSON);
+    # None on documents signed before prescriptions had them.
+    dosage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.coding import Coding
 from fhir.resources.R4B.composition import Composition, CompositionAttester, CompositionSection
 from fhir.resources.R4B.contactpoint import ContactPoint
-from fhir.resources.R4B.dosage import Dosage
+from fhir.resources.R4B.dosage import Dosage, DosageDoseAndRate
 from fhir.resources.R4B.duration import Duration
 from fhir.resources.R4B.humanname import HumanName
 from fhir.resources.R4B.identifier import Identifier
@@ -51,11 +51,14 @@ from fhir.resources.R4B.period import Period
 from fhir.resources.R4B.practitioner import Practitioner, PractitionerQualification
 from fhir.resources.R4B.provenance import Provenance, ProvenanceAgent
 from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.ratio import Ratio
 from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 from fhir.resources.R4B.signature import Signature
+from fhir.resources.R4B.timing import Timing, TimingRepeat
 
 from prescriptions.document import MedicationLine, Organisation, PrescriptionDocument
+from prescriptions.dosage import dosage_from_json
 from prescriptions.signing import SIGNATURE_FORMAT, SigningKey, bundle_signing_input
 
 LOINC = "http://loinc.org"
@@ -81,7 +84,12 @@ _ROUTES = {
     "subcutaneous": ("34206005", "Subcutaneous route"),
     "nasal": ("46713006", "Nasal route"),
 }
-_UCUM_UNITS = {"g": "g", "mg": "mg", "kg": "kg", "mL": "mL", "ml": "mL", "L": "L", "l": "L"}
+_UCUM_UNITS = {"g": "g", "mg": "mg", "kg": "kg", "mL": "mL", "ml": "mL", "L": "L", "l": "L",
+               "microgram": "ug"}  # fmt: skip
+_UCUM_PERIODS = {"day": "d", "week": "wk", "month": "mo"}
+# FHIR EventTiming codes of the timing words that have one (the rest travel as text).
+_EVENT_TIMING = {"morning": "MORN", "midday": "NOON", "evening": "EVE", "bedtime": "HS",
+                 "with_food": "C", "before_food": "AC", "after_food": "PC"}  # fmt: skip
 _QUANTITY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(\S.*?)\s*")
 
 
@@ -230,16 +238,74 @@ def _medication_request(doc: PrescriptionDocument, parts: _Parts) -> MedicationR
             for reason in doc.warnings_overridden
         ]
         or None,
-        dosageInstruction=[
-            Dosage(
-                text=medication.instructions,
-                patientInstruction=medication.instructions,
-                route=_route(medication.route),
-            )
-        ],
+        dosageInstruction=[_dosage(medication)],
         dispenseRequest=MedicationRequestDispenseRequest(**dispense),
         substitution=MedicationRequestSubstitution(allowedBoolean=medication.substitution_allowed),
     )
+
+
+def _dosage(medication: MedicationLine) -> Dosage:
+    """The dose instructions: the generated text and, when recorded, their structure."""
+    text: dict[str, Any] = {
+        "text": medication.instructions,
+        "patientInstruction": medication.instructions,
+        "route": _route(medication.route),
+    }
+    if medication.dosage is None:  # signed before dosages were structured
+        return Dosage(**text)
+    dosage = dosage_from_json(medication.dosage)
+    frequency, duration, amount = dosage.frequency, dosage.duration, dosage.amount
+    repeat: dict[str, Any] = {}
+    if frequency.every_hours is not None:
+        repeat.update(frequency=1, period=Decimal(frequency.every_hours), periodUnit="h")
+    elif frequency.times is not None and frequency.per is not None:
+        repeat.update(
+            frequency=frequency.times, period=Decimal(1), periodUnit=_UCUM_PERIODS[frequency.per]
+        )
+    if duration.value is not None and duration.unit is not None:
+        repeat["boundsDuration"] = Duration(
+            value=Decimal(duration.value), unit=f"{duration.unit}s", system=UCUM,
+            code=_UCUM_PERIODS[duration.unit],
+        )  # fmt: skip
+    when = [_EVENT_TIMING[word] for word in dosage.timing if word in _EVENT_TIMING]
+    if when:
+        repeat["when"] = when
+    additional = [
+        CodeableConcept(text=text)
+        for text in (
+            "on an empty stomach" if "empty_stomach" in dosage.timing else None,
+            "until the next review" if duration.until_review else None,
+            dosage.note,
+        )
+        if text
+    ]
+    dose = _dose_quantity(amount.value, amount.unit)
+    maximum = None
+    if frequency.as_needed and frequency.max_per_day and dose is not None:
+        assert amount.value is not None
+        maximum = Ratio(
+            numerator=_dose_quantity(amount.value * frequency.max_per_day, amount.unit),
+            denominator=Quantity(value=Decimal(1), unit="day", system=UCUM, code="d"),
+        )
+    return Dosage(
+        **text,
+        timing=Timing(repeat=TimingRepeat(**repeat)) if repeat else None,
+        asNeededBoolean=frequency.as_needed,
+        additionalInstruction=additional or None,
+        doseAndRate=[DosageDoseAndRate(doseQuantity=dose)] if dose is not None else None,
+        maxDosePerPeriod=maximum,
+    )
+
+
+def _dose_quantity(value: float | None, unit: str | None) -> Quantity | None:
+    """One administration's amount, UCUM coded for mg, g, microgram and mL."""
+    if value is None or unit is None:
+        return None
+    number = Decimal(f"{value:g}")
+    code = _UCUM_UNITS.get(unit)
+    if code is None:  # a counted unit: tablet, capsule, fingertip unit ...
+        return Quantity(value=number, unit=unit.replace("_", " "))
+    return Quantity(value=number, unit=unit, system=UCUM, code=code)
 
 
 def _medication(medication: MedicationLine, parts: _Parts) -> Medication:

@@ -38,6 +38,7 @@ from prescriptions.document import (
     document_from_json,
     document_to_json,
 )
+from prescriptions.dosage import Dosage, dosage_to_json, record_text, total_dose
 from prescriptions.fhir import build_bundle
 from prescriptions.formulary import Medicine, formulary
 from prescriptions.identifiers import (
@@ -82,9 +83,48 @@ def _medicine_for(data: dict[str, Any]) -> Medicine:
     )
 
 
+def check_dosage(dosage: Dosage, route: str, medicine: Medicine | None) -> None:
+    """Refuse an unquantified amount ("a thin layer") unless the formulary leaves it so."""
+    if dosage.amount.unquantified is None:
+        return
+    usual = (
+        next((dose for dose in medicine.doses if dose.route == route), None) if medicine else None
+    )
+    if route != "topical" or (usual is not None and usual.usual_limit is not None):
+        message = "Give the amount each time: this medicine's dose is quantified."
+        raise ValidationFailed(message, errors={"dosage": {"amount": {"unquantified": [message]}}})
+
+
+def dosage_fields(dosage: Dosage, route: str, strength: str) -> dict[str, Any]:
+    """The stored dosage and what is derived from it: the English text and the total."""
+    total = total_dose(dosage, strength)
+    return {
+        "dosage": dosage_to_json(dosage),
+        "instructions": record_text(dosage, route),
+        "dose_amount": total.value if total else None,
+        "dose_unit": total.unit if total else None,
+        "dose_period": total.per if total else None,
+    }
+
+
+def preview_dosage(data: dict[str, Any]) -> dict[str, Any]:
+    """The text a dosage will print as and its dose total, before anything is drafted."""
+    medicine = formulary().get(data.get("formulary_id") or "")
+    check_dosage(data["dosage"], data["route"], medicine)
+    fields = dosage_fields(data["dosage"], data["route"], data["strength"])
+    dose = None
+    if fields["dose_amount"] is not None:
+        dose = {"amount": fields["dose_amount"], "unit": fields["dose_unit"],
+                "per": fields["dose_period"]}  # fmt: skip
+    return {"text": fields["instructions"], "dose": dose}
+
+
 def draft_prescription(prescriber: User, case_id: str, data: dict[str, Any]) -> Prescription:
     """Write a draft and show its safety review at once (it is run again when signing)."""
-    _medicine_for(data)
+    medicine = _medicine_for(data)
+    dosage = data.pop("dosage")
+    check_dosage(dosage, data["route"], medicine)
+    data.update(dosage_fields(dosage, data["route"], data["strength"]))
     prescription = operations.create_draft(prescriber, case_id, data)
     prescription.safety_findings = [_finding_json(f, {}) for f in review_safety(prescription)]
     db.session.flush()
@@ -150,10 +190,12 @@ def _proposed(prescription: Prescription) -> safety.ProposedPrescription:
         form=prescription.form,
         route=prescription.route,
         strength=prescription.strength,
-        dose=safety.DoseAmount(
+        dose=None
+        if prescription.dose_amount is None or prescription.dose_unit is None
+        else safety.DoseAmount(
             value=prescription.dose_amount,
             unit=prescription.dose_unit,
-            per=prescription.dose_period,  # type: ignore[arg-type]  # checked by the schema
+            per=prescription.dose_period,  # type: ignore[arg-type]  # derived: day or week
         ),
         supply_days=prescription.supply_days,
         repeats=prescription.repeats,
@@ -296,6 +338,7 @@ def _document(
             route=prescription.route,
             strength=prescription.strength,
             instructions=prescription.instructions,
+            dosage=prescription.dosage,
             quantity=prescription.quantity,
             repeats=prescription.repeats,
             substitution_allowed=prescription.substitution_allowed,

@@ -92,9 +92,13 @@ class Prescription(db.Model):  # type: ignore[name-defined]  # Flask-SQLAlchemy 
     form: Mapped[str] = mapped_column(String(40))
     route: Mapped[str] = mapped_column(String(20))
     strength: Mapped[str] = mapped_column(String(40))
-    dose_amount: Mapped[float] = mapped_column()
-    dose_unit: Mapped[str] = mapped_column(String(20))
-    dose_period: Mapped[str] = mapped_column(String(10))
+    # The structured dose instructions (prescriptions.dosage JSON; None on older rows), and
+    # what is derived from them: the English text for the patient and the most taken per
+    # day or week, checked against the formulary's limits (None when unquantified).
+    dosage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dose_amount: Mapped[float | None] = mapped_column()
+    dose_unit: Mapped[str | None] = mapped_column(String(20))
+    dose_period: Mapped[str | None] = mapped_column(String(10))
     instructions: Mapped[str] = mapped_column(Text)
     quantity: Mapped[str] = mapped_column(String(60))
     supply_days: Mapped[int] = mapped_column()

@@ -19,6 +19,8 @@ from prescriptions.models import Pharmacy, Prescription
 from prescriptions.schemas import (
     AddressSchema,
     DispenseSchema,
+    DosagePreviewResultSchema,
+    DosagePreviewSchema,
     DraftSchema,
     InboxArgsSchema,
     PharmacySchema,
@@ -76,6 +78,16 @@ class CasePrescriptions(MethodView):
     def post(self, data: dict[str, Any], case_id: str) -> Prescription:
         """Draft a prescription on a case you review; the safety review shows what to check."""
         return issuing.draft_prescription(current_api_user(), case_id, data)
+
+
+@blp.route("/prescriptions/dosage-preview")
+class DosagePreview(MethodView):
+    @requires(Role.SPECIALIST)
+    @blp.arguments(DosagePreviewSchema)
+    @blp.response(200, DosagePreviewResultSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The patient's text and the dose total a dosage gives, as the prescriber types it."""
+        return issuing.preview_dosage(data)
 
 
 @blp.route("/prescriptions/<string:prescription_id>")

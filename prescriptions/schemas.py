@@ -4,20 +4,147 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from casebox.accounts.schemas import StrictBoolean
+from prescriptions import dosage as dosing
 from prescriptions.formulary import formulary
 from prescriptions.models import Prescription, PrescriptionStatus
 from prescriptions.operations import events_of
+from prescriptions.verification import signature_valid
 
-TEXT = validate.Length(min=1, max=1000)
+
+class AmountSchema(Schema):
+    """How much each time: ``{"value": 1, "unit": "capsule"}`` or ``{"unquantified": ...}``."""
+
+    value = fields.Float(
+        validate=validate.Range(min=0, max=1000, min_inclusive=False), allow_nan=False
+    )
+    unit = fields.String(validate=validate.OneOf(dosing.UNITS))
+    unquantified = fields.String(
+        validate=validate.OneOf(dosing.UNQUANTIFIED),
+        metadata={"description": "For topicals the formulary does not quantify"},
+    )
+
+    @validates_schema
+    def _one_way(self, data: dict[str, Any], **_: Any) -> None:
+        if "unquantified" in data:
+            if "value" in data or "unit" in data:
+                raise ValidationError(
+                    "Give either an amount and unit or an unquantified amount.", "unquantified"
+                )
+            return
+        missing = {
+            name: ["Missing data for required field."] for name in ("value", "unit")
+            if name not in data
+        }  # fmt: skip
+        if missing:
+            raise ValidationError(missing)
+        if data["unit"] in dosing.COUNTED_UNITS:
+            step = 0.25 if data["unit"] == "tablet" else 1.0
+            if not (data["value"] / step).is_integer():
+                whole = "a quarter, a half or whole tablets" if step < 1 else "whole numbers"
+                raise ValidationError(f"A {data['unit']} is counted in {whole}.", "value")
 
 
-class DoseSchema(Schema):
-    amount = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    per = fields.String(required=True, validate=validate.OneOf(("day", "week")))
+class FrequencySchema(Schema):
+    """``{"times": 2, "per": "day"}``, ``{"every_hours": 8}``; optional ``as_needed``."""
+
+    times = fields.Integer(validate=validate.Range(min=1, max=24))
+    per = fields.String(validate=validate.OneOf(dosing.FREQUENCY_PERIODS))
+    every_hours = fields.Integer(validate=validate.Range(min=1, max=168))
+    as_needed = StrictBoolean(load_default=False)
+    max_per_day = fields.Integer(
+        validate=validate.Range(min=1, max=24),
+        metadata={"description": "Required when as needed: the most times in a day"},
+    )
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        if "every_hours" in data and ("times" in data or "per" in data):
+            raise ValidationError(
+                "Give either times per day or week, or every N hours.", "every_hours"
+            )
+        if ("times" in data) != ("per" in data):
+            field = "per" if "times" in data else "times"
+            raise ValidationError("Give how many times, per day or per week.", field)
+        if data.get("per") == "week" and data.get("times", 0) > 7:
+            raise ValidationError("More than 7 times a week: give it per day.", "times")
+        if data["as_needed"]:
+            if "max_per_day" not in data:
+                raise ValidationError("When needed, up to how many times a day?", "max_per_day")
+            # Every N hours when needed is a minimum spacing; N times a day is a count.
+            if data.get("per") == "day" and data["max_per_day"] < data.get("times", 0):
+                raise ValidationError("The daily maximum is below the times a day.", "max_per_day")
+        elif "max_per_day" in data:
+            raise ValidationError(
+                "A daily maximum is only for doses taken when needed.", "max_per_day"
+            )
+        elif "times" not in data and "every_hours" not in data:
+            raise ValidationError(
+                "Give how often: times per day or week, or every N hours.", "times"
+            )
+
+
+_DURATION_MAX = {"day": 365, "week": 104, "month": 24}
+
+
+class DurationSchema(Schema):
+    """``{"value": 12, "unit": "week"}`` or ``{"until_review": true}``."""
+
+    value = fields.Integer(validate=validate.Range(min=1, max=365))
+    unit = fields.String(validate=validate.OneOf(dosing.DURATION_UNITS))
+    until_review = StrictBoolean()
+
+    @validates_schema
+    def _one_way(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("until_review"):
+            if "value" in data or "unit" in data:
+                raise ValidationError("Give either a duration or until review.", "until_review")
+            return
+        missing = {
+            name: ["Missing data for required field."] for name in ("value", "unit")
+            if name not in data
+        }  # fmt: skip
+        if missing:
+            raise ValidationError(missing)
+        most = _DURATION_MAX[data["unit"]]
+        if data["value"] > most:
+            raise ValidationError(f"At most {most} {data['unit']}s.", "value")
+
+
+class DosageSchema(Schema):
+    """Structured dose instructions; the patient's text and the dose total come from them."""
+
+    amount = fields.Nested(AmountSchema, required=True)
+    frequency = fields.Nested(FrequencySchema, required=True)
+    duration = fields.Nested(DurationSchema, required=True)
+    timing = fields.List(
+        fields.String(validate=validate.OneOf(dosing.TIMINGS)),
+        load_default=list,
+        metadata={"description": "When: morning, midday, evening, bedtime; food"},
+    )
+    note = fields.String(
+        allow_none=True,
+        validate=validate.Length(max=dosing.NOTE_MAX),
+        metadata={"description": "A short addition, e.g. 'Swallow with a full glass of water.'"},
+    )
+
+    @validates_schema
+    def _timing(self, data: dict[str, Any], **_: Any) -> None:
+        timing = data.get("timing", [])
+        if len(set(timing)) != len(timing):
+            raise ValidationError("Each timing word once.", "timing")
+        if sum(word in dosing.FOOD for word in timing) > 1:
+            raise ValidationError("At most one of the words about food.", "timing")
+        frequency = data.get("frequency") or {}
+        times_of_day = sum(word in dosing.TIMES_OF_DAY for word in timing)
+        if frequency.get("per") == "day" and times_of_day > frequency.get("times", 24):
+            raise ValidationError("More times of day than times a day.", "timing")
+
+    @post_load
+    def _value(self, data: dict[str, Any], **_: Any) -> dosing.Dosage:
+        return dosing.dosage_from_json(data)
 
 
 class PregnancyTestSchema(Schema):
@@ -40,11 +167,10 @@ class DraftSchema(Schema):
     form = fields.String(required=True, validate=validate.Length(min=1, max=40))
     route = fields.String(required=True, validate=validate.Length(min=1, max=20))
     strength = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    dose = fields.Nested(DoseSchema, required=True)
-    instructions = fields.String(
+    dosage = fields.Nested(
+        DosageSchema,
         required=True,
-        validate=TEXT,
-        metadata={"description": "For the patient: 'Take one capsule twice a day with food.'"},
+        metadata={"description": "The patient's instructions and the dose total come from it"},
     )
     quantity = fields.String(required=True, validate=validate.Length(min=1, max=60))
     supply_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
@@ -59,13 +185,27 @@ class DraftSchema(Schema):
     )
 
     @post_load
-    def _flatten_dose(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        dose = data.pop("dose")
-        data.update(dose_amount=dose["amount"], dose_unit=dose["unit"], dose_period=dose["per"])
+    def _plain(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         data["pregnancy_tests"] = [
             {**test, "date": test["date"].isoformat()} for test in data["pregnancy_tests"]
         ]
         return data
+
+
+class DosagePreviewSchema(Schema):
+    """A dosage being typed, with what it is of: the text and total are previewed."""
+
+    formulary_id = fields.String(metadata={"description": "To check unquantified amounts"})
+    route = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    strength = fields.String(load_default="", validate=validate.Length(max=40))
+    dosage = fields.Nested(DosageSchema, required=True)
+
+
+class DosagePreviewResultSchema(Schema):
+    text = fields.String(dump_only=True, metadata={"description": "As it will be printed"})
+    dose = fields.Raw(
+        dump_only=True, allow_none=True, metadata={"description": "The derived total, or null"}
+    )
 
 
 class OverrideSchema(Schema):
@@ -147,11 +287,24 @@ class PrescriptionSchema(Schema):
     form = fields.String(dump_only=True)
     route = fields.String(dump_only=True)
     strength = fields.String(dump_only=True)
-    dose = fields.Function(
-        lambda p: {"amount": p.dose_amount, "unit": p.dose_unit, "per": p.dose_period},
+    dosage = fields.Raw(
         dump_only=True,
+        allow_none=True,
+        metadata={"description": "As entered (null on prescriptions written before it)"},
     )
-    instructions = fields.String(dump_only=True)
+    dose = fields.Function(
+        lambda p: (
+            None
+            if p.dose_amount is None
+            else {"amount": p.dose_amount, "unit": p.dose_unit, "per": p.dose_period}
+        ),
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The most per day or week, derived; null when unquantified"},
+    )
+    instructions = fields.String(
+        dump_only=True, metadata={"description": "Generated from the dosage, in English"}
+    )
     quantity = fields.String(dump_only=True)
     supply_days = fields.Integer(dump_only=True)
     repeats = fields.Integer(dump_only=True)
@@ -198,7 +351,14 @@ class VerificationSchema(Schema):
     strength = fields.Function(lambda v: v.prescription.strength, dump_only=True)
     prescriber = fields.Function(lambda v: v.prescription.document["prescriber"]["name"])
     issued_at = fields.Function(lambda v: v.prescription.issued_at.isoformat(), dump_only=True)
-    valid_until = fields.Function(lambda v: v.prescription.valid_until.isoformat())
+    valid_until = fields.Function(
+        lambda v: v.prescription.valid_until.isoformat(),
+        metadata={"description": "The expiry: the last day it may be dispensed."},
+    )
+    signature_valid = fields.Function(
+        lambda v: signature_valid(v.prescription),
+        metadata={"description": "Whether the stored document's signature verifies."},
+    )
     dispensed = fields.Function(
         lambda v: {"count": v.prescription.dispensed_count, "of": v.prescription.dispenses_allowed}
     )

@@ -25,13 +25,26 @@ DOXYCYCLINE = {
     "form": "capsule",
     "route": "oral",
     "strength": "100 mg",
-    "dose": {"amount": 100, "unit": "mg", "per": "day"},
-    "instructions": "Take one capsule each morning with a full glass of water, for 12 weeks.",
+    "dosage": {
+        "amount": {"value": 1, "unit": "capsule"},
+        "frequency": {"times": 1, "per": "day"},
+        "duration": {"value": 12, "unit": "week"},
+        "timing": ["morning"],
+        "note": "Swallow with a full glass of water.",
+    },
     "quantity": "84 capsules",
     "supply_days": 84,
     "repeats": 1,
     "substitution_allowed": True,
 }
+DOXYCYCLINE_TEXT = (
+    "Take 1 capsule once a day, in the morning, for 12 weeks. Swallow with a full glass of water."
+)
+
+
+def dosage(**changes: Any) -> dict[str, Any]:
+    """The doxycycline dosage with some parts replaced."""
+    return {**DOXYCYCLINE["dosage"], **changes}  # type: ignore[dict-item]
 
 
 @dataclass

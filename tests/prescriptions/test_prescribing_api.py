@@ -26,7 +26,9 @@ from prescriptions.signing import verify_bundle
 from tests.api.review_support import audit_actions
 from tests.prescriptions.prescribing_support import (
     DOXYCYCLINE,
+    DOXYCYCLINE_TEXT,
     Prescribing,
+    dosage,
     licensed_specialist,
     pharmacy_with_pharmacist,
     prescribing,
@@ -63,6 +65,9 @@ def test_a_prescription_goes_from_draft_to_its_last_repeat(rx: Prescribing) -> N
     assert draft.get_json()["pharmacy"]["id"] == rx.pharmacy_id  # the patient's nomination
     issued = rx.issued()
     assert issued["status"] == "issued"
+    assert issued["instructions"] == DOXYCYCLINE_TEXT  # made from the structured dosage
+    assert issued["dosage"] == DOXYCYCLINE["dosage"]
+    assert issued["dose"] == {"amount": 100, "unit": "mg", "per": "day"}  # derived
     assert normalise_prescription_number(issued["number"]) == issued["number"]
     assert issued["dispensed"] == {"count": 0, "of": 2}
 
@@ -183,19 +188,78 @@ def test_signing_needs_a_valid_authenticator_code_used_once(rx: Prescribing) -> 
 
 
 def test_a_dose_above_the_maximum_is_refused(rx: Prescribing) -> None:
-    draft = rx.draft(dose={"amount": 300, "unit": "mg", "per": "day"}).get_json()
+    # 2 capsules of 100 mg twice a day is 400 mg a day; doxycycline's maximum is 200 mg.
+    draft = rx.draft(
+        dosage=dosage(amount={"value": 2, "unit": "capsule"}, frequency={"times": 2, "per": "day"},
+                      timing=[])
+    ).get_json()  # fmt: skip
+    assert draft["dose"] == {"amount": 400, "unit": "mg", "per": "day"}
+    assert draft["instructions"].startswith("Take 2 capsules twice a day, for 12 weeks.")
     assert [(f["code"], f["severity"]) for f in draft["safety"]] == [
         ("dose_above_maximum", "block")
     ]
+    assert "400 mg per day is above the formulary maximum of 200 mg per day" in (
+        draft["safety"][0]["message"]
+    )
     refused = rx.sign(draft["id"])
     assert refused.status_code == 422
     assert "above the formulary maximum" in refused.get_json()["detail"]
 
 
+def test_a_thin_layer_of_a_topical_is_accepted_and_its_dose_marked_unchecked(
+    rx: Prescribing,
+) -> None:
+    draft = rx.draft(
+        formulary_id="clobetasol-propionate", form="cream", route="topical", strength="0.05%",
+        dosage=dosage(amount={"unquantified": "thin_layer"}, timing=["bedtime"],
+                      duration={"value": 2, "unit": "week"}, note=None),
+        quantity="30 g", supply_days=14, repeats=0,
+    )  # fmt: skip
+    assert draft.status_code == 201, draft.get_json()
+    body = draft.get_json()
+    assert body["instructions"] == "Apply a thin layer once a day, at bedtime, for 2 weeks."
+    assert body["dose"] is None
+    assert [f["code"] for f in body["safety"]] == ["dose_unchecked"]  # 50 g a week at most
+
+
+def test_the_preview_gives_the_text_and_total_the_draft_will_have(rx: Prescribing) -> None:
+    preview = rx.api.client.post(
+        "/api/v1/prescriptions/dosage-preview",
+        json={
+            "formulary_id": "methotrexate", "route": "oral", "strength": "2.5 mg",
+            "dosage": dosage(amount={"value": 4, "unit": "tablet"},
+                             frequency={"times": 1, "per": "week"}, timing=[], note=None,
+                             duration={"until_review": True}),
+        },
+        headers=rx.prescriber,
+    )  # fmt: skip
+    assert preview.status_code == 200, preview.get_json()
+    assert preview.get_json() == {
+        "text": "Take 4 tablets once a week, on the same day each week, until your next review.",
+        "dose": {"amount": 10, "unit": "mg", "per": "week"},
+    }
+    impossible = rx.api.client.post(
+        "/api/v1/prescriptions/dosage-preview",
+        json={"route": "oral", "dosage": dosage(frequency={"times": 9, "per": "week"})},
+        headers=rx.prescriber,
+    )
+    assert impossible.status_code == 422
+    assert impossible.content_type == "application/problem+json"
+    assert impossible.get_json()["errors"]["dosage"]["frequency"] == {
+        "times": ["More than 7 times a week: give it per day."]
+    }
+    patient = rx.api.client.post(
+        "/api/v1/prescriptions/dosage-preview",
+        json={"route": "oral", "dosage": dosage()},
+        headers=rx.patient,
+    )
+    assert patient.status_code == 403
+
+
 def test_a_penicillin_allergy_blocks_amoxicillin(rx: Prescribing) -> None:
     draft = rx.draft(
         formulary_id="amoxicillin", strength="500 mg",
-        dose={"amount": 1500, "unit": "mg", "per": "day"}, quantity="21 capsules",
+        dosage=dosage(frequency={"every_hours": 8}, timing=[]), quantity="21 capsules",
         supply_days=7, repeats=0,
     )  # fmt: skip
     assert draft.status_code == 201
@@ -213,7 +277,7 @@ def test_a_penicillin_allergy_blocks_amoxicillin(rx: Prescribing) -> None:
 def test_warnings_are_signed_only_with_a_reason_which_is_recorded_and_audited(
     app: Flask, rx: Prescribing
 ) -> None:
-    draft = rx.draft(strength="50 mg", dose={"amount": 50, "unit": "mg", "per": "day"}).get_json()
+    draft = rx.draft(strength="50 mg").get_json()  # 1 capsule a day: 50 mg
     warnings = [f for f in draft["safety"] if f["severity"] == "warning"]
     assert [f["code"] for f in warnings] == ["dose_below_usual"]
     refused = rx.sign(draft["id"])
@@ -404,7 +468,21 @@ def test_prescribing_needs_a_licence_and_the_claim(api: ApiClient, rx: Prescribi
         ({"strength": "5000 mg"}, "strength"),
         ({"form": "cream", "route": "topical"}, "form"),
         ({"supply_days": 0}, "supply_days"),
-        ({"dose": {"amount": -1, "unit": "mg", "per": "day"}}, "dose"),
+        ({"dosage": dosage(amount={"value": -1, "unit": "capsule"})}, "dosage"),
+        ({"dosage": dosage(amount={"value": 1.5, "unit": "capsule"})}, "dosage"),
+        ({"dosage": dosage(amount={"value": 1, "unit": "spoonful"})}, "dosage"),
+        ({"dosage": dosage(amount={"unquantified": "thin_layer"})}, "dosage"),  # oral
+        ({"dosage": dosage(frequency={"times": 0, "per": "day"})}, "dosage"),
+        ({"dosage": dosage(frequency={"times": 2})}, "dosage"),
+        ({"dosage": dosage(frequency={"times": 2, "per": "day", "every_hours": 8})}, "dosage"),
+        ({"dosage": dosage(frequency={"as_needed": True})}, "dosage"),
+        ({"dosage": dosage(duration={"value": 0, "unit": "week"})}, "dosage"),
+        ({"dosage": dosage(duration={"value": 3, "unit": "fortnight"})}, "dosage"),
+        ({"dosage": dosage(timing=["morning", "evening"])}, "dosage"),  # once a day
+        ({"dosage": dosage(timing=["with_food", "empty_stomach"])}, "dosage"),
+        ({"dosage": dosage(note="x" * 201)}, "dosage"),
+        ({"dosage": None}, "dosage"),
+        ({"dose": {"amount": 100, "unit": "mg", "per": "day"}}, "dose"),  # the old shape
         ({"repeats": 99}, "repeats"),
     ],
 )
