@@ -35,7 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from jinja2 import PackageLoader, StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from PIL import ImageFile
+from PIL import Image, ImageFile
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
@@ -59,6 +59,8 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 TEMPLATE = "prescription.html"
 STYLESHEET = "prescription.css"
 SIGNATURE_FIELD = "Prescription"
+_QR_BORDER = 4  # modules of quiet zone, as the standard asks
+_QR_SCALE = 8  # pixels a module
 # The shared font configuration is not known to be thread-safe: one render at a time.
 _RENDER_LOCK = threading.Lock()
 _MONTHS = (
@@ -189,8 +191,22 @@ def prescription_context(doc: PrescriptionDocument) -> dict[str, Any]:
 
 
 def qr_code_data_uri(url: str) -> str:
-    """A QR code for ``url`` as a PNG ``data:`` URI (4-module quiet zone, level M)."""
-    return str(segno.make(url, error="m", micro=False).png_data_uri(scale=8, border=4))
+    """A QR code for ``url`` as a PNG ``data:`` URI (4-module quiet zone, level M, 8 px a module).
+
+    The PNG is 8-bit greyscale: WeasyPrint embeds that as it is, where segno's own 1-bit
+    PNG would be converted to RGB and compressed twice more (a tenth of the render time).
+    """
+    symbol = segno.make(url, error="m", micro=False)
+    width, height = symbol.symbol_size(scale=1, border=_QR_BORDER)
+    modules = bytes(
+        0 if dark else 255 for row in symbol.matrix_iter(scale=1, border=_QR_BORDER) for dark in row
+    )
+    image = Image.frombytes("L", (width, height), modules).resize(
+        (width * _QR_SCALE, height * _QR_SCALE), Image.Resampling.NEAREST
+    )
+    png = BytesIO()
+    image.save(png, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
 
 
 @cache
