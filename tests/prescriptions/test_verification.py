@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import copy
+import io
 from datetime import date
 from typing import Any
 
+import pypdf
 import pytest
+import zxingcpp
+from flask import Flask
 from sqlalchemy import select, update
 
 from casebox.database import db
 from prescriptions.models import Prescription
-from tests.prescriptions.prescribing_support import Prescribing, prescribing
+from tests.prescriptions.prescribing_support import Prescribing, prescribing, render_pdfs
 from tests.support import ApiClient
 
 VERIFY = "/api/v1/prescriptions/verify"
@@ -80,3 +84,22 @@ def test_a_tampered_stored_document_does_not_verify(rx: Prescribing) -> None:
     html = page.get_data(as_text=True)
     assert "Do not dispense: the signature does not verify" in html
     assert "Valid: signed by this clinic" not in html
+
+
+def test_the_qr_code_of_the_issued_pdf_opens_its_verification(app: Flask, rx: Prescribing) -> None:
+    issued = rx.issued()
+    render_pdfs(rx.api)
+    pdf = rx.api.client.get(issued["links"]["pdf"], headers=rx.patient)
+    assert pdf.status_code == 200, pdf.get_json()
+    [picture] = pypdf.PdfReader(io.BytesIO(pdf.data)).pages[0].images  # the QR code only
+    assert picture.image is not None
+    [barcode] = zxingcpp.read_barcodes(picture.image.convert("L"))
+    assert barcode.format == zxingcpp.BarcodeFormat.QRCode
+
+    document, _ = _stored(rx, issued["id"])
+    public_url = app.extensions["casebox.settings"].public_url
+    code = document["access_code"]
+    assert barcode.text == f"{public_url}/verify/{issued['number']}?code={code}"
+    page = rx.api.client.get(barcode.text.removeprefix(public_url))  # as a phone opens it
+    assert page.status_code == 200
+    assert "Valid: signed by this clinic" in page.get_data(as_text=True)
