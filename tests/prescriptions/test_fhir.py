@@ -25,6 +25,7 @@ from prescriptions.signing import SigningKey, bundle_signing_input, load_or_crea
 BASE_URL = "https://clinic.example"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
+UCUM = "http://unitsofmeasure.org"
 
 
 def make_document(**changes: Any) -> PrescriptionDocument:
@@ -57,11 +58,17 @@ def make_document(**changes: Any) -> PrescriptionDocument:
             form="capsule",
             route="oral",
             strength="100 mg",
-            instructions="Take one capsule twice a day with food for 6 weeks.",
+            instructions="Take 1 capsule twice a day, with food, for 6 weeks.",
             quantity="84 capsules",
             repeats=1,
             substitution_allowed=True,
             supply_days=42,
+            dosage={
+                "amount": {"value": 1, "unit": "capsule"},
+                "frequency": {"times": 2, "per": "day"},
+                "duration": {"value": 6, "unit": "week"},
+                "timing": ["with_food"],
+            },
         ),
     )
     return dataclasses.replace(doc, **changes)
@@ -125,7 +132,7 @@ def test_composition_comes_first_and_its_section_holds_the_medication_request(
     assert resolve(bundle, composition["author"][0])["resourceType"] == "Practitioner"
     (section,) = composition["section"]
     assert resolve(bundle, section["entry"][0])["resourceType"] == "MedicationRequest"
-    assert "Take one capsule twice a day" in section["text"]["div"]
+    assert "Take 1 capsule twice a day, with food, for 6 weeks." in section["text"]["div"]
 
 
 def test_every_reference_resolves_inside_the_bundle(signing_key: SigningKey) -> None:
@@ -157,14 +164,99 @@ def test_medication_request_says_what_to_dispense_how_often_and_until_when(
     assert resolve(bundle, request["subject"])["resourceType"] == "Patient"
     assert resolve(bundle, request["requester"])["resourceType"] == "Practitioner"
     dosage = request["dosageInstruction"][0]
-    assert dosage["text"] == "Take one capsule twice a day with food for 6 weeks."
+    assert dosage["text"] == "Take 1 capsule twice a day, with food, for 6 weeks."
+    assert dosage["patientInstruction"] == dosage["text"]
     assert dosage["route"]["coding"][0]["code"] == "26643006"  # SNOMED CT oral route
+    assert dosage["timing"]["repeat"] == {
+        "frequency": 2,
+        "period": 1,
+        "periodUnit": "d",
+        "when": ["C"],  # with a meal
+        "boundsDuration": {"value": 6, "unit": "weeks", "system": UCUM, "code": "wk"},
+    }
+    assert dosage["asNeededBoolean"] is False
+    assert dosage["doseAndRate"] == [{"doseQuantity": {"value": 1, "unit": "capsule"}}]
     dispense = request["dispenseRequest"]
     assert dispense["quantity"] == {"value": 84, "unit": "capsules"}
     assert dispense["numberOfRepeatsAllowed"] == 1
     assert dispense["validityPeriod"] == {"start": "2026-03-01T09:30:00Z", "end": "2026-03-31"}
     assert dispense["expectedSupplyDuration"]["value"] == 42
     assert request["substitution"] == {"allowedBoolean": True}
+
+
+def test_every_n_hours_when_needed_gives_a_period_in_hours_and_a_daily_maximum(
+    signing_key: SigningKey,
+) -> None:
+    doc = with_medication(
+        instructions="Take 1 tablet every 6 hours when needed, no more than 3 times a day, "
+        "until your next review.",
+        dosage={
+            "amount": {"value": 250, "unit": "mg"},
+            "frequency": {"every_hours": 6, "as_needed": True, "max_per_day": 3},
+            "duration": {"until_review": True},
+            "timing": [],
+            "note": "Stop if a rash appears.",
+        },
+    )
+
+    request = only(
+        build_bundle(doc, base_url=BASE_URL, signing_key=signing_key), "MedicationRequest"
+    )
+
+    dosage = request["dosageInstruction"][0]
+    assert dosage["timing"]["repeat"] == {"frequency": 1, "period": 6, "periodUnit": "h"}
+    assert dosage["asNeededBoolean"] is True
+    assert dosage["doseAndRate"][0]["doseQuantity"] == {
+        "value": 250, "unit": "mg", "system": UCUM, "code": "mg"
+    }  # fmt: skip
+    assert dosage["maxDosePerPeriod"] == {
+        "numerator": {"value": 750, "unit": "mg", "system": UCUM, "code": "mg"},
+        "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"},
+    }
+    assert [item["text"] for item in dosage["additionalInstruction"]] == [
+        "until the next review",
+        "Stop if a rash appears.",
+    ]
+    assert Bundle.model_validate(build_bundle(doc, base_url=BASE_URL, signing_key=signing_key))
+
+
+def test_a_thin_layer_once_a_week_has_no_dose_quantity(signing_key: SigningKey) -> None:
+    doc = with_medication(
+        route="topical",
+        form="cream",
+        instructions="Apply a thin layer once a week, on the same day each week, for 4 weeks.",
+        dosage={
+            "amount": {"unquantified": "thin_layer"},
+            "frequency": {"times": 1, "per": "week"},
+            "duration": {"value": 4, "unit": "week"},
+            "timing": ["bedtime", "empty_stomach"],
+        },
+    )
+
+    request = only(
+        build_bundle(doc, base_url=BASE_URL, signing_key=signing_key), "MedicationRequest"
+    )
+
+    dosage = request["dosageInstruction"][0]
+    assert "doseAndRate" not in dosage
+    assert dosage["timing"]["repeat"]["periodUnit"] == "wk"
+    assert dosage["timing"]["repeat"]["when"] == ["HS"]
+    assert dosage["additionalInstruction"] == [{"text": "on an empty stomach"}]
+    assert dosage["route"]["coding"][0]["code"] == "6064005"  # SNOMED CT topical route
+
+
+def test_a_document_signed_before_dosages_were_structured_keeps_its_text(
+    signing_key: SigningKey,
+) -> None:
+    doc = with_medication(dosage=None, instructions="Take one capsule a day.")
+
+    request = only(
+        build_bundle(doc, base_url=BASE_URL, signing_key=signing_key), "MedicationRequest"
+    )
+
+    dosage = request["dosageInstruction"][0]
+    assert dosage["text"] == "Take one capsule a day."
+    assert "timing" not in dosage and "doseAndRate" not in dosage
 
 
 def test_a_quantity_in_grams_is_ucum_coded_and_no_substitution_is_kept(

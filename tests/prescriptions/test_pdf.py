@@ -89,11 +89,17 @@ def make_document(**changes: Any) -> PrescriptionDocument:
             form="capsule",
             route="oral",
             strength="100 mg",
-            instructions="Take one capsule twice a day with food for 6 weeks.",
+            instructions="Take 1 capsule twice a day, with food, for 6 weeks.",
             quantity="84 capsules",
             repeats=1,
             substitution_allowed=True,
             supply_days=42,
+            dosage={
+                "amount": {"value": 1, "unit": "capsule"},
+                "frequency": {"times": 2, "per": "day"},
+                "duration": {"value": 6, "unit": "week"},
+                "timing": ["with_food"],
+            },
         ),
     )
     return dataclasses.replace(document, **changes)
@@ -180,7 +186,7 @@ def test_pdf_shows_every_mandatory_field_on_one_a4_page():
         "Strength: 100 mg",
         "Form: capsule",
         "Route: oral",
-        "Dose instructions: Take one capsule twice a day with food for 6 weeks.",
+        "Dose instructions: Take 1 capsule twice a day, with food, for 6 weeks.",
         "Quantity: 84 capsules",
         "Supply: 42 days",
         "Repeats: 1 (dispense up to 2 times in all)",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from io import BytesIO
 from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from casebox import services
@@ -198,8 +200,9 @@ def test_a_dose_above_the_maximum_is_refused(rx: Prescribing) -> None:
     assert [(f["code"], f["severity"]) for f in draft["safety"]] == [
         ("dose_above_maximum", "block")
     ]
-    assert "400 mg per day is above the formulary maximum of 200 mg per day" in (
-        draft["safety"][0]["message"]
+    assert (
+        "400 mg per day is above the formulary maximum of 200 mg per day"
+        in (draft["safety"][0]["message"])
     )
     refused = rx.sign(draft["id"])
     assert refused.status_code == 422
@@ -399,6 +402,14 @@ def test_the_fhir_document_is_signed_with_a_published_key(rx: Prescribing) -> No
     assert bundle.mimetype == "application/fhir+json"
     document = bundle.get_json()
     assert document["entry"][0]["resource"]["resourceType"] == "Composition"
+    dosage = document["entry"][1]["resource"]["dosageInstruction"][0]
+    assert dosage["text"] == DOXYCYCLINE_TEXT
+    assert dosage["timing"]["repeat"] == {
+        "frequency": 1, "period": 1, "periodUnit": "d", "when": ["MORN"],
+        "boundsDuration": {"value": 12, "unit": "weeks", "system": "http://unitsofmeasure.org",
+                           "code": "wk"},
+    }  # fmt: skip
+    assert dosage["doseAndRate"] == [{"doseQuantity": {"value": 1, "unit": "capsule"}}]
     jwks = rx.api.client.get("/api/v1/prescriptions/jwks.json").get_json()
     assert verify_bundle(document, jwks)
     document["entry"][1]["resource"]["dispenseRequest"]["numberOfRepeatsAllowed"] = 9
@@ -418,6 +429,10 @@ def test_the_pdf_is_rendered_by_a_job_and_signed_by_the_clinic(app: Flask, rx: P
     assert root is not None
     verdict = verify_pdf_signature(pdf.data, [root])
     assert verdict.genuine, verdict.problem
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in PdfReader(BytesIO(pdf.data)).pages
+    )
+    assert f"Dose instructions: {DOXYCYCLINE_TEXT}" in text
 
 
 def test_drafts_are_the_prescriber_s_own(api: ApiClient, rx: Prescribing) -> None:
