@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DueDelivery:
-    """One channel still to send, where to (None when the patient withdrew it), and the
+    """One channel still to send, where to (None when the recipient withdrew it), and the
     language to write in (the recipient's)."""
 
     delivery_id: int
