@@ -148,11 +148,33 @@ def test_specialist_sets_up_an_authenticator_then_signs_a_doxycycline_prescripti
     _pick_medicine(page, "doxy", "Doxycycline")
     page.get_by_label("Form and route").select_option(label="Capsule (oral)")
     page.get_by_label("Strength").select_option("50 mg")
-    expect(page.get_by_label("Unit")).to_have_value("mg")
-    page.get_by_label("Amount").fill("50")
-    instructions = page.get_by_label("Instructions for the patient")
-    expect(instructions).to_have_value(re.compile("Take 50 mg of Doxycycline each day by mouth"))
-    instructions.fill("Take one capsule each morning with a full glass of water, for 8 weeks.")
+    expect(page.get_by_label("Unit", exact=True)).to_have_value("capsule")  # from the form
+    page.get_by_label("Amount each time").fill("1")
+    page.get_by_label("How often").select_option(label="once a day")
+    page.get_by_label("Morning").check()
+    page.get_by_label("For how long").fill("8")
+    page.get_by_label("Days, weeks or months").select_option(label="weeks")
+    page.get_by_label("Anything else for the patient (optional)").fill(
+        "Swallow with a full glass of water"
+    )
+    # The server writes the patient's text from the choices, shown as they are made.
+    patient_text = (
+        "Take 1 capsule once a day, in the morning, for 8 weeks. "
+        "Swallow with a full glass of water."
+    )
+    expect(page.locator("#rx-dosage-text")).to_have_text(patient_text)
+    expect(page.locator("#rx-dose-total")).to_have_text("(in all: 50 mg per day)")
+    page.get_by_label("How often").select_option(label="twice a day")
+    expect(page.locator("#rx-dosage-text")).to_contain_text("Take 1 capsule twice a day,")
+    expect(page.locator("#rx-dose-total")).to_have_text("(in all: 100 mg per day)")
+    page.get_by_label("Evening").check()
+    expect(page.locator("#rx-dosage-text")).to_contain_text(
+        "twice a day, in the morning and in the evening, for 8 weeks."
+    )
+    page.get_by_label("How often").select_option(label="once a day")
+    expect(page.locator("#rx-dosage-text")).to_contain_text("More times of day than times a day")
+    page.get_by_label("Evening").uncheck()
+    expect(page.locator("#rx-dosage-text")).to_have_text(patient_text)
     page.get_by_label("Quantity").fill("56 capsules")
     page.get_by_label("Supply (days)").fill("56")
     page.get_by_label("Repeats").fill("1")
@@ -162,7 +184,7 @@ def test_specialist_sets_up_an_authenticator_then_signs_a_doxycycline_prescripti
     # The safety review: a warning that needs a reason; the patient's pharmacy by default.
     review = page.locator("#rx-review")
     expect(review.get_by_role("heading", name="Safety review")).to_be_focused()
-    expect(review).to_contain_text("Doxycycline 50 mg, capsule (oral): 50 mg per day")
+    expect(review).to_contain_text(f"Doxycycline 50 mg, capsule (oral): {patient_text}")
     warning = review.locator(".rx-warning")
     expect(warning).to_have_count(1)
     expect(warning).to_contain_text("Warning:")
@@ -204,6 +226,15 @@ def test_specialist_sets_up_an_authenticator_then_signs_a_doxycycline_prescripti
         f"/api/v1/cases/{case_id}/prescriptions", headers=live_api.auth(token)
     ).get_json()
     assert stored["status"] == "issued" and stored["number"]
+    assert stored["instructions"] == patient_text
+    assert stored["dosage"] == {
+        "amount": {"value": 1, "unit": "capsule"},
+        "frequency": {"times": 1, "per": "day"},
+        "duration": {"value": 8, "unit": "week"},
+        "timing": ["morning"],
+        "note": "Swallow with a full glass of water",
+    }
+    assert stored["dose"] == {"amount": 50, "unit": "mg", "per": "day"}
     assert [f["reason"] for f in stored["safety"]] == [
         "Low dose chosen on purpose: sub-antimicrobial dosing for rosacea."
     ]
@@ -212,6 +243,7 @@ def test_specialist_sets_up_an_authenticator_then_signs_a_doxycycline_prescripti
     expect(item).to_contain_text(f"No. {stored['number']}")
     expect(item).to_contain_text("Main Street Pharmacy")
     expect(item).to_contain_text("0 of 2")
+    expect(item).to_contain_text(patient_text)
     expect(item.locator(".rx-title")).to_be_focused()
     expect_announcement(page, f"Prescription {stored['number']} issued and sent to Main Street")
     expect(review).to_be_hidden()
@@ -251,10 +283,14 @@ def test_amoxicillin_for_a_penicillin_allergy_is_refused_and_cannot_be_signed(
     _pick_medicine(page, "amox", "Amoxicillin")
     page.get_by_label("Form and route").select_option(label="Capsule (oral)")
     page.get_by_label("Strength").select_option("500 mg")
-    page.get_by_label("Amount").fill("1500")
-    page.get_by_label("Instructions for the patient").fill(
-        "Take one capsule three times a day for 7 days."
+    page.get_by_label("Amount each time").fill("1")
+    page.get_by_label("How often").select_option(label="every 8 hours")
+    page.get_by_label("For how long").fill("7")
+    page.get_by_label("Days, weeks or months").select_option(label="days")
+    expect(page.locator("#rx-dosage-text")).to_have_text(
+        "Take 1 capsule every 8 hours, for 7 days."
     )
+    expect(page.locator("#rx-dose-total")).to_have_text("(in all: 1500 mg per day)")
     page.get_by_label("Quantity").fill("21 capsules")
     page.get_by_label("Supply (days)").fill("7")
     page.get_by_role("button", name="Check").click()
@@ -288,7 +324,8 @@ def test_the_server_s_field_errors_are_shown_beside_their_fields(
     sign_in(page, doctor)
     _open_case(page, case_id)
     _pick_medicine(page, "doxy", "Doxycycline")
-    page.get_by_label("Amount").fill("100")
+    page.get_by_label("Amount each time").fill("1")
+    page.get_by_label("For how long").fill("12")
     page.get_by_label("Quantity").fill("400 capsules")
     page.get_by_label("Supply (days)").fill("400")  # the API allows at most 365
     page.get_by_role("button", name="Check").click()

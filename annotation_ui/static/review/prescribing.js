@@ -8,15 +8,14 @@ import { AuthenticatorSetup } from "./authenticator.js";
 import { askValue, openDialog } from "./dialog.js";
 import { byId, h, humanize } from "./dom.js";
 import { MedicinePicker } from "./medicine-picker.js";
-import { doseLine, medicineLine, renderPrescriptions } from "./prescription-list.js";
+import { medicineLine, renderPrescriptions } from "./prescription-list.js";
 
 // Each field the API may name: the control that takes focus, and its label.
 const FIELDS = {
   formulary_id: ["rx-medicine", "Medicine"],
   form: ["rx-form-route", "Form and route"],
   strength: ["rx-strength", "Strength"],
-  dose: ["rx-dose-amount", "Dose"],
-  instructions: ["rx-instructions", "Instructions for the patient"],
+  dosage: ["rx-amount", "Dose instructions"],
   quantity: ["rx-quantity", "Quantity"],
   supply_days: ["rx-supply-days", "Supply (days)"],
   repeats: ["rx-repeats", "Repeats"],
@@ -28,6 +27,8 @@ const ALIASES = { route: "form" }; // the form and the route are one choice here
 
 const TEST_TITLES = ["Earlier test", "Most recent test"];
 const REASON_MIN = 5; // as the API's override schema asks
+const UNQUANTIFIED = ["thin_layer", "as_needed"]; // "units" that are no amount (topicals)
+const PREVIEW_DELAY_MS = 250;
 
 /** Messages of a problem's `errors` value, nested keys named ("amount: ..."). */
 function describe(value, prefix = "") {
@@ -51,19 +52,36 @@ function number(id) {
   return text === "" ? null : Number(text);
 }
 
-/** The unit of a strength such as "100 mg" or "250 mg/5 mL", if it is one the dose check knows. */
-function unitOf(strength) {
-  const found = /^[\d.]+\s*(mg|g|microgram|mL)\b/i.exec(strength || "");
-  return found ? found[1] : "";
+/** The counted unit a form is usually given in, if any ("capsule" for capsules). */
+function unitOf(form) {
+  const name = form?.form || "";
+  if (/capsule/.test(name)) return "capsule";
+  if (/tablet/.test(name)) return "tablet";
+  if (/pen/.test(name)) return "pen";
+  if (/solution|suspension/.test(name) && form.route === "oral") return "mL";
+  if (form?.route === "topical") return "thin_layer";
+  return "";
 }
 
-/** A first wording for the patient from the structured dose; the prescriber edits it. */
-function suggestedInstructions(medicine, form, dose) {
-  if (!medicine || !form || !dose.amount || !dose.unit) return "";
-  const verb = form.route === "oral" ? "Take" : "Use";
-  const where = { oral: " by mouth", topical: " on the affected skin" }[form.route] || "";
-  const when = dose.per === "week" ? "each week" : "each day";
-  return `${verb} ${dose.amount} ${dose.unit} of ${medicine.name} ${when}${where}.`;
+/** The dosage as the API takes it, from the structured fields. */
+function dosageOf() {
+  const unit = byId("rx-unit").value;
+  const amount = UNQUANTIFIED.includes(unit) ? { unquantified: unit } : { value: number("rx-amount"), unit };
+  const [times, per] = byId("rx-frequency").value.split("/");
+  const frequency = {};
+  if (times === "every") frequency.every_hours = Number(per);
+  else if (times) Object.assign(frequency, { times: Number(times), per });
+  if (byId("rx-as-needed").checked || !times) {
+    frequency.as_needed = true;
+    frequency.max_per_day = number("rx-max-per-day");
+  }
+  const durationUnit = byId("rx-duration-unit").value;
+  const duration = durationUnit === "until_review"
+    ? { until_review: true }
+    : { value: number("rx-duration-value"), unit: durationUnit };
+  const timing = [...document.querySelectorAll('#rx-dosage input[name="timing"]:checked')].map((box) => box.value);
+  const note = byId("rx-note").value.trim();
+  return { amount, frequency, duration, timing, ...(note ? { note } : {}) };
 }
 
 /** Show field errors beside their fields and a summary that takes focus (empty clears). */
@@ -99,7 +117,8 @@ export class PrescribingSection {
     this.draft = null;
     this.nominated = undefined; // the patient's nomination, once a draft has shown it
     this.pharmacies = [];
-    this.instructionsEdited = false;
+    this.previewTimer = null;
+    this.previewed = 0; // the latest preview asked for: older answers are dropped
     this.authenticator = new AuthenticatorSetup();
     this.authenticator.addEventListener("change", () => this.updateSignButton());
     this.picker = new MedicinePicker(byId("rx-medicine"), byId("rx-medicine-options"), byId("rx-medicine-hint"));
@@ -139,12 +158,8 @@ export class PrescribingSection {
   bindForm() {
     byId("rx-form-route").addEventListener("change", () => this.onFormRoute());
     byId("rx-strength").addEventListener("change", () => this.onStrength());
-    for (const id of ["rx-dose-amount", "rx-dose-unit", "rx-dose-per"]) {
-      byId(id).addEventListener("input", () => this.suggestInstructions());
-    }
-    byId("rx-instructions").addEventListener("input", () => {
-      this.instructionsEdited = byId("rx-instructions").value.trim() !== "";
-    });
+    byId("rx-dosage").addEventListener("input", () => this.onDosage());
+    byId("rx-dosage").addEventListener("change", () => this.onDosage());
     byId("rx-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.check();
@@ -181,18 +196,52 @@ export class PrescribingSection {
   }
 
   onStrength() {
-    const unit = unitOf(byId("rx-strength").value);
-    if (unit && !byId("rx-dose-unit").value) byId("rx-dose-unit").value = unit;
-    this.suggestInstructions();
+    const unit = unitOf(this.selectedForm());
+    if (unit && byId("rx-amount").value === "") byId("rx-unit").value = unit;
+    this.onDosage();
   }
 
-  suggestInstructions() {
-    if (this.instructionsEdited) return;
-    byId("rx-instructions").value = suggestedInstructions(this.picker.value(), this.selectedForm(), this.dose());
+  /** Show or hide what depends on other choices, then preview the text soon. */
+  onDosage() {
+    const unquantified = UNQUANTIFIED.includes(byId("rx-unit").value);
+    byId("rx-amount").disabled = unquantified;
+    const whenNeeded = byId("rx-as-needed").checked || byId("rx-frequency").value === "";
+    byId("rx-max-field").hidden = !whenNeeded;
+    byId("rx-duration-value").disabled = byId("rx-duration-unit").value === "until_review";
+    clearTimeout(this.previewTimer);
+    this.previewTimer = setTimeout(() => this.preview(), PREVIEW_DELAY_MS);
   }
 
-  dose() {
-    return { amount: number("rx-dose-amount"), unit: byId("rx-dose-unit").value.trim(), per: byId("rx-dose-per").value };
+  /** The text the server will print for the dosage as it stands (one source of truth). */
+  async preview() {
+    const form = this.selectedForm();
+    const output = byId("rx-dosage-text");
+    const total = byId("rx-dose-total");
+    if (!form) {
+      output.textContent = "Choose the medicine and its form first.";
+      total.textContent = "";
+      return;
+    }
+    const asked = ++this.previewed;
+    const body = {
+      route: form.route,
+      strength: byId("rx-strength").value,
+      dosage: dosageOf(),
+      ...(this.picker.value() ? { formulary_id: this.picker.value().id } : {}),
+    };
+    try {
+      const answer = await api.post("/prescriptions/dosage-preview", body);
+      if (asked !== this.previewed) return;
+      output.textContent = answer.text;
+      output.classList.remove("rx-incomplete");
+      total.textContent = answer.dose ? `(in all: ${answer.dose.amount} ${answer.dose.unit} per ${answer.dose.per})` : "(no quantified total)";
+    } catch (error) {
+      if (asked !== this.previewed) return;
+      const problems = describe(error.errors?.dosage || error.errors || []);
+      output.textContent = `Not complete yet: ${problems.join(" ") || error.message}`;
+      output.classList.add("rx-incomplete");
+      total.textContent = "";
+    }
   }
 
   pregnancyTests() {
@@ -218,8 +267,7 @@ export class PrescribingSection {
       form: form?.form || "",
       route: form?.route || "",
       strength: byId("rx-strength").value,
-      dose: this.dose(),
-      instructions: byId("rx-instructions").value.trim(),
+      dosage: dosageOf(),
       quantity: byId("rx-quantity").value.trim(),
       supply_days: number("rx-supply-days"),
       repeats: number("rx-repeats") ?? 0,
@@ -236,9 +284,10 @@ export class PrescribingSection {
     const errors = {};
     if (!body.formulary_id) errors.formulary_id = ["Search the formulary and pick a medicine from the list."];
     else if (!body.form) errors.form = ["Choose the form and route."];
-    if (!(body.dose.amount > 0)) errors.dose = ["Enter the amount, more than 0."];
-    else if (!body.dose.unit) errors.dose = ["Enter the unit of the dose, e.g. mg."];
-    if (!body.instructions) errors.instructions = ["Write the instructions for the patient."];
+    const { amount, frequency, duration } = body.dosage;
+    if (!amount.unquantified && !(amount.value > 0)) errors.dosage = ["Enter the amount each time, more than 0."];
+    else if (frequency.as_needed && !(frequency.max_per_day >= 1)) errors.dosage = ["Enter at most how many times a day when needed."];
+    else if (!duration.until_review && !(duration.value >= 1)) errors.dosage = ["Enter for how long, 1 or more."];
     if (!body.quantity) errors.quantity = ["Enter the quantity to supply, e.g. 56 capsules."];
     if (!Number.isInteger(body.supply_days) || body.supply_days < 1) errors.supply_days = ["Enter the days the supply lasts, 1 or more."];
     if (!Number.isInteger(body.repeats) || body.repeats < 0) errors.repeats = ["Enter the number of repeats, 0 or more."];
@@ -255,7 +304,7 @@ export class PrescribingSection {
       Object.entries(FIELDS).map(([field, [, label]]) => {
         const inputs = field === "pregnancy_tests"
           ? [...document.querySelectorAll("#rx-tests input, #rx-tests select")]
-          : field === "dose" ? [byId("rx-dose-amount"), byId("rx-dose-unit")] : [control(field)];
+          : field === "dosage" ? [...document.querySelectorAll("#rx-dosage input, #rx-dosage select")] : [control(field)];
         return [field, { slot: byId(`rx-${field}-error`), inputs, label, focus: () => control(field).focus() }];
       }),
     );
@@ -301,8 +350,8 @@ export class PrescribingSection {
     byId("rx-form").reset();
     this.picker.input.value = "";
     this.picker.choose(null);
-    this.instructionsEdited = false;
     byId("rx-weight-field").hidden = true;
+    this.onDosage();
     this.showFormErrors({});
   }
 
@@ -317,15 +366,26 @@ export class PrescribingSection {
     byId("rx-form-route").value = String(Math.max(index, 0));
     this.onFormRoute();
     byId("rx-strength").value = draft.strength;
-    byId("rx-dose-amount").value = draft.dose.amount;
-    byId("rx-dose-unit").value = draft.dose.unit;
-    byId("rx-dose-per").value = draft.dose.per;
-    byId("rx-instructions").value = draft.instructions;
-    this.instructionsEdited = true;
+    if (draft.dosage) this.fillDosage(draft.dosage);
     byId("rx-quantity").value = draft.quantity;
     byId("rx-supply-days").value = draft.supply_days;
     byId("rx-repeats").value = draft.repeats;
     byId("rx-substitution").checked = draft.substitution_allowed;
+  }
+
+  fillDosage({ amount, frequency, duration, timing = [], note = "" }) {
+    byId("rx-unit").value = amount.unquantified || amount.unit;
+    byId("rx-amount").value = amount.value ?? "";
+    byId("rx-frequency").value = frequency.every_hours
+      ? `every/${frequency.every_hours}`
+      : frequency.times ? `${frequency.times}/${frequency.per}` : "";
+    byId("rx-as-needed").checked = Boolean(frequency.as_needed);
+    byId("rx-max-per-day").value = frequency.max_per_day ?? "";
+    byId("rx-duration-unit").value = duration.until_review ? "until_review" : duration.unit;
+    byId("rx-duration-value").value = duration.value ?? "";
+    for (const box of document.querySelectorAll('#rx-dosage input[name="timing"]')) box.checked = timing.includes(box.value);
+    byId("rx-note").value = note;
+    this.onDosage();
   }
 
   // ------------------------------------------------------------------ the review
@@ -363,7 +423,7 @@ export class PrescribingSection {
     const blocks = findings.filter((finding) => finding.severity === "block");
     const warnings = findings.filter((finding) => finding.severity === "warning");
     byId("rx-review-summary").textContent =
-      `${medicineLine(draft)}: ${doseLine(draft.dose)}. ${draft.quantity} for ${draft.supply_days} days, ` +
+      `${medicineLine(draft)}: ${draft.instructions} ${draft.quantity} for ${draft.supply_days} days, ` +
       `${draft.repeats} repeat${draft.repeats === 1 ? "" : "s"}, substitution ${draft.substitution_allowed ? "allowed" : "not allowed"}.`;
     this.showPharmacy(draft.pharmacy);
     byId("rx-findings").replaceChildren(...findings.map((finding, index) => this.findingItem(finding, index)));

@@ -19,11 +19,6 @@ export function medicineLine(prescription) {
   return `${prescription.medicine} ${prescription.strength}, ${prescription.form} (${prescription.route})`;
 }
 
-/** "100 mg per day" */
-export function doseLine(dose) {
-  return `${dose.amount} ${dose.unit} per ${dose.per}`;
-}
-
 const PDF_PENDING = "The signed PDF is still being prepared; try again in a few seconds.";
 
 /**
@@ -71,7 +66,7 @@ function pdfLink(prescription) {
 function facts(prescription) {
   const rows = [
     ["Pharmacy", prescription.pharmacy ? `${prescription.pharmacy.name}, ${prescription.pharmacy.address}` : "None chosen"],
-    ["Dose", doseLine(prescription.dose)],
+    ["Dose", prescription.instructions],
     ["Quantity", `${prescription.quantity} (${prescription.supply_days} days)`],
   ];
   if (prescription.status !== "draft") {
