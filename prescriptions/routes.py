@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from casebox import services
-from casebox.accounts.auth import current_api_user, public, requires
+from casebox.accounts.auth import authenticate_api_request, current_api_user, public, requires
 from casebox.accounts.models import Role
 from casebox.errors import NotFound
 from prescriptions import issuing, operations
@@ -23,6 +23,7 @@ from prescriptions.schemas import (
     DosagePreviewSchema,
     DraftSchema,
     InboxArgsSchema,
+    PharmacistVerificationSchema,
     PharmacySchema,
     PrescriptionDetailSchema,
     PrescriptionSchema,
@@ -169,9 +170,20 @@ class PrescriptionVerification(MethodView):
     @public
     @blp.arguments(VerifyArgsSchema, location="query")
     @blp.response(200, VerificationSchema)
-    def get(self, args: dict[str, str]) -> operations.Verification:
-        """Check a prescription from its number and access code (as printed in its QR code)."""
-        return operations.verify_prescription(args["number"], args["code"])
+    @blp.alt_response(200, schema=PharmacistVerificationSchema, description="To a pharmacist")
+    def get(self, args: dict[str, str]) -> Response:
+        """Check a prescription from its number and access code (as printed in its QR code).
+
+        Anyone learns whether it is genuine, its status and its expiry; a signed-in
+        pharmacist also what was prescribed and by whom.
+        """
+        found = operations.verify_prescription(args["number"], args["code"])
+        caller = authenticate_api_request()
+        pharmacist = caller is not None and caller.role == Role.PHARMACIST
+        schema = PharmacistVerificationSchema() if pharmacist else VerificationSchema()
+        response = jsonify(schema.dump(found))
+        response.headers["Cache-Control"] = "no-store"  # the address holds the access code
+        return response
 
 
 @blp.route("/prescriptions/jwks.json")

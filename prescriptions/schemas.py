@@ -343,13 +343,14 @@ class PrescriptionDetailSchema(PrescriptionSchema):
 
 
 class VerificationSchema(Schema):
-    """What anyone holding the number and the access code may learn."""
+    """What anyone holding the number and the access code may learn: genuine, status, expiry.
+
+    Nothing more for a visitor who is not signed in; a pharmacist also sees what was
+    prescribed, by whom (:class:`PharmacistVerificationSchema`).
+    """
 
     number = fields.Function(lambda v: v.prescription.number, dump_only=True)
     status = fields.Function(lambda v: str(v.prescription.status), dump_only=True)
-    medicine = fields.Function(lambda v: v.prescription.document["medication"]["name"])
-    strength = fields.Function(lambda v: v.prescription.strength, dump_only=True)
-    prescriber = fields.Function(lambda v: v.prescription.document["prescriber"]["name"])
     issued_at = fields.Function(lambda v: v.prescription.issued_at.isoformat(), dump_only=True)
     valid_until = fields.Function(
         lambda v: v.prescription.valid_until.isoformat(),
@@ -363,3 +364,11 @@ class VerificationSchema(Schema):
         lambda v: {"count": v.prescription.dispensed_count, "of": v.prescription.dispenses_allowed}
     )
     checked_at = fields.AwareDateTime(dump_only=True)
+
+
+class PharmacistVerificationSchema(VerificationSchema):
+    """The verification as a signed-in pharmacist sees it, to compare with the paper."""
+
+    medicine = fields.Function(lambda v: v.prescription.document["medication"]["name"])
+    strength = fields.Function(lambda v: v.prescription.strength, dump_only=True)
+    prescriber = fields.Function(lambda v: v.prescription.document["prescriber"]["name"])

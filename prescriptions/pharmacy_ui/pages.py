@@ -13,7 +13,11 @@ from casebox.accounts.models import Role
 from casebox.errors import Forbidden, NotFound
 from prescriptions import operations
 from prescriptions.models import Pharmacy, PrescriptionStatus
-from prescriptions.schemas import VerificationSchema, VerifyArgsSchema
+from prescriptions.schemas import (
+    PharmacistVerificationSchema,
+    VerificationSchema,
+    VerifyArgsSchema,
+)
 
 bp = Blueprint(
     "pharmacy",
@@ -71,7 +75,9 @@ def _verification(number: str, code: str) -> dict[str, Any] | None:
         found = operations.verify_prescription(number, code)
     except NotFound:
         return None
-    shown: dict[str, Any] = VerificationSchema().dump(found)  # with signature_valid
+    pharmacist = current_user.is_authenticated and current_user.role == Role.PHARMACIST
+    schema = PharmacistVerificationSchema() if pharmacist else VerificationSchema()
+    shown: dict[str, Any] = schema.dump(found)  # with signature_valid
     shown["dispensable"] = shown["signature_valid"] and found.prescription.status in DISPENSABLE
     shown["issued_on"] = _day(found.prescription.issued_at)
     shown["valid_until_on"] = _day(found.prescription.valid_until)

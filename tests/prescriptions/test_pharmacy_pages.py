@@ -106,9 +106,14 @@ def test_the_verify_page_shows_status_without_the_patient(api: ApiClient, rx: Pr
     html = page.get_data(as_text=True)
     assert "Valid prescription, not yet accepted by a pharmacy" in html
     assert "Valid: signed by this clinic" in html
-    assert "Doxycycline" in html
-    assert "Dr Pat Prescriber" in html
     assert re.search(r"<dt>Dispensed</dt><dd>0 of 2</dd>", html)
+    # Genuine, status and expiry only: a visitor who is not signed in learns nothing more.
+    assert "Doxycycline" not in html and "Dr Pat Prescriber" not in html
+    with api.client.application.app_context():
+        pharmacist = db.session.scalar(select(User.email).where(User.role == Role.PHARMACIST))
+    _sign_in(api, str(pharmacist), STAFF_PASSWORD)
+    html = api.client.get(document["verification_url"].removeprefix("http://127.0.0.1:5000")).text
+    assert "Doxycycline" in html and "Dr Pat Prescriber" in html
     with api.client.application.app_context():
         patient = db.session.scalar(
             select(User).join(Prescription, Prescription.patient_id == User.id)

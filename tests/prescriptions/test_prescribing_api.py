@@ -387,6 +387,13 @@ def test_anyone_with_the_number_and_access_code_can_verify_it(rx: Prescribing) -
     assert checked.get_json()["status"] == "issued"
     assert checked.get_json()["dispensed"] == {"count": 0, "of": 2}
     assert "patient" not in checked.get_json()
+    assert "medicine" not in checked.get_json() and "prescriber" not in checked.get_json()
+    to_pharmacist = rx.api.client.get(
+        "/api/v1/prescriptions/verify",
+        query_string={"number": issued["number"], "code": code},
+        headers=rx.pharmacist,
+    ).get_json()
+    assert to_pharmacist["medicine"] == "Doxycycline" and to_pharmacist["strength"] == "100 mg"
     other_code = code[:-1] + ("B" if code.endswith("A") else "A")
     for number, wrong in ((issued["number"], other_code), ("RX-00000-00000-00", code)):
         refused = rx.api.client.get(
