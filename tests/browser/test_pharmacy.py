@@ -98,7 +98,7 @@ def test_pharmacist_accepts_and_dispenses_a_prescription_and_its_repeat(
     expect(items).to_have_count(1)
     row = items.first
     for text in (
-        issued["number"], "Doxycycline 100 mg capsule", "84 capsules", "Take one capsule each",
+        issued["number"], "Doxycycline 100 mg capsule", "84 capsules", "Take 1 capsule once a day",
         "Prescribed by Dr Pat Prescriber", "valid until", "Dispensed 0 of 2",
     ):  # fmt: skip
         expect(row).to_contain_text(text)
