@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask_babel import force_locale, get_locale, gettext, ngettext
@@ -218,6 +219,17 @@ def patient_text(dosage: Dosage, route: str) -> str:
     return text
 
 
+def reader_text(dosage: dict[str, Any] | None, route: str, stored: str) -> str:
+    """A prescription's instructions in the reader's language (the patient's pages).
+
+    Made again from the stored structure in the current locale; a prescription written
+    before dosages were structured keeps its stored text.
+    """
+    if dosage is None:
+        return stored
+    return patient_text(dosage_from_json(dosage), route)
+
+
 def _locale() -> str:
     try:
         locale = get_locale()
@@ -230,8 +242,12 @@ def _number(value: float, locale: str) -> str:
     return format_decimal(value, locale=locale, decimal_quantization=False)
 
 
-def _plural(value: float) -> int:
-    return int(value) if float(value).is_integer() else math.ceil(value)
+def _plural(value: float, locale: str) -> int:
+    """The count that picks the catalogue's plural form: 1.5 is plural in English, not in
+    French (CLDR), and gettext plural rules only take whole numbers."""
+    if float(value).is_integer():
+        return int(value)
+    return 1 if Locale.parse(locale).plural_form(value) == "one" else math.ceil(value) + 1
 
 
 def _action(amount: Amount, route: str, locale: str) -> str:
@@ -251,7 +267,7 @@ def _amount(amount: Amount, locale: str) -> str:
     if amount.unquantified == "as_needed":
         return gettext("as much as needed")
     assert amount.value is not None and amount.unit is not None  # checked by the schema
-    count, n = _number(amount.value, locale), _plural(amount.value)
+    count, n = _number(amount.value, locale), _plural(amount.value, locale)
     unit = amount.unit
     if unit == "tablet":
         return ngettext("%(count)s tablet", "%(count)s tablets", n, count=count)

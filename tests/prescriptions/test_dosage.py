@@ -16,6 +16,7 @@ from prescriptions.dosage import (
     dosage_from_json,
     dosage_to_json,
     patient_text,
+    reader_text,
     record_text,
     total_dose,
 )
@@ -148,7 +149,7 @@ def test_injections_and_measured_amounts() -> None:
     liquid = dosage(amount={"value": 2.5, "unit": "mL"}, frequency={"times": 3, "per": "day"})
     assert record_text(liquid, "oral").startswith("Take 2.5 mL 3 times a day")
     half = dosage(amount={"value": 0.5, "unit": "tablet"})
-    assert record_text(half, "oral").startswith("Take 0.5 tablet once a day")
+    assert record_text(half, "oral").startswith("Take 0.5 tablets once a day")
 
 
 def test_the_record_stays_english_while_the_patient_reads_in_their_language(
@@ -164,8 +165,18 @@ def test_the_record_stays_english_while_the_patient_reads_in_their_language(
     assert (
         record == "Take 1.5 tablets twice a day, in the morning and in the evening, for 12 weeks."
     )
-    assert "1,5" in french  # French numbers; the words come from the French catalogue
-    assert " et " in french and " and " not in french
+    assert french == (
+        "Prendre 1,5 comprimé deux fois par jour, le matin et le soir, pendant 12 semaines."
+    )  # 1,5 is singular in French
+
+
+def test_the_patient_s_pages_remake_the_text_from_the_stored_structure(babel_app: Flask) -> None:
+    stored = dosage_to_json(dosage(amount={"value": 2.5, "unit": "mL"}))
+    with force_locale("fr"):
+        assert reader_text(stored, "oral", "Take 2.5 mL once a day, for 12 weeks.") == (
+            "Prendre 2,5 mL une fois par jour, pendant 12 semaines."
+        )
+    assert reader_text(None, "oral", "Take one capsule a day.") == "Take one capsule a day."
 
 
 # --- totals and the dose-range check -------------------------------------------------------
