@@ -17,6 +17,7 @@ from casebox.patient.blueprint import bp, patient_page, signed_in_patient
 from casebox.patient.timeline import timeline_of
 from casebox.review.case_view import patient_view
 from casebox.web.routes import check_form_csrf
+from prescriptions.dosage import reader_text
 from prescriptions.operations import signed_prescriptions_of
 from prescriptions.schemas import PrescriptionSchema
 
@@ -74,6 +75,7 @@ def case_page(case_id: str) -> str | Response:
         status=status_label(str(case.status)),
         steps=steps,
         prescriptions=prescriptions,
+        instructions_of=lambda rx: reader_text(rx.get("dosage"), rx["route"], rx["instructions"]),
         decisions=DECISION_LABELS,
         prescription_labels=PRESCRIPTION_LABELS,
     )

@@ -392,3 +392,7 @@ def test_a_prescription_notice_opens_the_case_with_the_prescription_and_its_pdf(
     assert pdf_link in page
     pdf = portal.client.get(pdf_link)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert issued["instructions"] in page
+    french = portal.client.get(opened.headers["Location"], headers={"Accept-Language": "fr"})
+    assert "Envoyée à votre pharmacie" in french.text or "pharmacie" in french.text
+    assert issued["instructions"] not in french.text  # the dose text is written in French
