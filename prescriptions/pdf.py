@@ -221,12 +221,12 @@ def qr_code_data_uri(url: str) -> str:
     PNG would be converted to RGB and compressed twice more (a tenth of the render time).
     """
     symbol = segno.make(url, error="m", micro=False)
-    width, height = symbol.symbol_size(scale=1, border=_QR_BORDER)
-    modules = bytes(
-        0 if dark else 255 for row in symbol.matrix_iter(scale=1, border=_QR_BORDER) for dark in row
-    )
-    image = Image.frombytes("L", (width, height), modules).resize(
-        (width * _QR_SCALE, height * _QR_SCALE), Image.Resampling.NEAREST
+    rows = [
+        bytes(0 if dark else 255 for dark in row) for row in symbol.matrix_iter(border=_QR_BORDER)
+    ]
+    size = len(rows)  # a QR code (not micro) is square
+    image = Image.frombytes("L", (size, size), b"".join(rows)).resize(
+        (size * _QR_SCALE, size * _QR_SCALE), Image.Resampling.NEAREST
     )
     png = BytesIO()
     image.save(png, format="PNG")
