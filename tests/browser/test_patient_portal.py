@@ -168,6 +168,7 @@ def test_a_patient_on_a_phone_goes_from_intake_to_follow_up_and_export(
     page.get_by_role("link", name="Start a new case").click()
     screenshot(page, "patient-body-map")
     page.get_by_role("link", name="Left forearm").first.click()
+    _no_serious_accessibility_issue(page)  # the questionnaire
     _answer_questions(page)
     expect(page.get_by_role("heading", name="Overview photo")).to_be_visible()
     _tap_targets_are_large(page)
@@ -192,6 +193,8 @@ def test_a_patient_on_a_phone_goes_from_intake_to_follow_up_and_export(
     expect(page.locator('[data-photos="close_up"] .verdict-bad')).to_have_count(0)
     page.get_by_role("link", name="Next: check and send").click()
     expect(page.get_by_text("Left forearm")).to_be_visible()
+    _no_serious_accessibility_issue(page)
+    _tap_targets_are_large(page)
     page.get_by_role("button", name="Send to the dermatologist").click()
     expect(page.get_by_text("Your case was sent")).to_be_visible()
     case_id = page.url.split("/my/cases/")[1].split("?")[0]
