@@ -28,6 +28,7 @@ FILLED_FROM_RXNORM_INGREDIENTS = {
     "hydrocortisone-topical": "hydrocortisone",
     "hydrocortisone-butyrate": "hydrocortisone",  # an ester: RxNorm codes the ingredient
     "imiquimod": "imiquimod",
+    "miconazole-topical": "miconazole",
     "ivermectin-topical": "ivermectin",
     "nystatin-topical": "nystatin",
     "retapamulin": "retapamulin",
