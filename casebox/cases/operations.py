@@ -18,6 +18,7 @@ from casebox.cases.models import Case, CaseStatus, Photo, PhotoStatus, PhotoView
 from casebox.database import db, new_public_id, utcnow
 from casebox.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from casebox.followups.models import FollowUp, FollowUpStatus
+from casebox.i18n import gettext
 from casebox.objects import delete_object_on_commit, put_object
 from casebox.outbox.events import CASE_SUBMITTED, PHOTO_UPLOADED, emit
 from casebox.photos.intake import inspect_upload
@@ -26,7 +27,9 @@ from casebox.review.access import claimed_by_someone_else, staff_may_read
 
 def _require_consent(patient: User) -> None:
     if active_consent(patient) is None:
-        raise Forbidden("Consent is withdrawn. Give consent again to create or submit cases.")
+        raise Forbidden(
+            gettext("Consent is withdrawn. Give consent again to create or submit cases.")
+        )
 
 
 def create_case(patient: User, *, body_site: str, questionnaire: dict[str, Any]) -> Case:
@@ -63,7 +66,7 @@ def find_case(user: User, public_id: str, *, for_update: bool = False) -> Case:
         query = query.with_for_update()
     case = db.session.scalar(query)
     if case is None or not _may_read(user, case):
-        raise NotFound("No such case.")
+        raise NotFound(gettext("No such case."))
     if user.role == Role.SPECIALIST and claimed_by_someone_else(user, case):
         holder = case.claimed_by.name if case.claimed_by else "Another specialist"
         raise Conflict(f"{holder} is reviewing this case; it opens again when they return it.")
@@ -120,8 +123,17 @@ def require_photos_open(case: Case, action: str = "added") -> None:
     """Conflict unless the patient may add (or delete) photos of this case now."""
     if case.status not in PHOTOS_OPEN:
         raise Conflict(
-            f"Photos can only be {action} while the case is a draft or the specialist "
-            f"asks for more information; it is {case.status}."
+            gettext(
+                "Photos can only be added while the case is a draft or the specialist "
+                "asks for more information; it is %(status)s.",
+                status=case.status,
+            )
+            if action == "added"
+            else gettext(
+                "Photos can only be deleted while the case is a draft or the specialist "
+                "asks for more information; it is %(status)s.",
+                status=case.status,
+            )
         )
 
 
@@ -175,7 +187,7 @@ def find_photo(case: Case, photo_id: str) -> Photo:
     for photo in case.photos:
         if photo.public_id == photo_id:
             return photo
-    raise NotFound("No such photo.")
+    raise NotFound(gettext("No such photo."))
 
 
 def find_photo_by_id(user: User, photo_id: str) -> Photo:
@@ -189,7 +201,7 @@ def find_photo_by_id(user: User, photo_id: str) -> Photo:
         case = find_case(user, case_id or "")
     except NotFound:
         # The same answer as for a photo that does not exist: existence is not revealed.
-        raise NotFound("No such photo.") from None
+        raise NotFound(gettext("No such photo.")) from None
     return find_photo(case, photo_id)
 
 
@@ -209,8 +221,10 @@ def delete_photo(patient: User, case_id: str, photo_id: str) -> None:
         asked = information_requested_at(case)
         if asked is not None and photo.created_at <= asked:
             raise Conflict(
-                "The specialist has already seen this photo; only photos added since "
-                "they asked for more information can be deleted."
+                gettext(
+                    "The specialist has already seen this photo; only photos added since "
+                    "they asked for more information can be deleted."
+                )
             )
     for key in (photo.original_key, photo.review_key, photo.thumb_key):
         if key:
@@ -247,16 +261,18 @@ def send_for_review(patient: User, case: Case, *, accept_quality_warnings: bool)
     _check_photos_ready(case.photos)
     warned = _photos_with_warnings(case.photos)
     if warned and not accept_quality_warnings:
-        messages = [f"{reason['message']}" for _, reasons in warned for reason in reasons]
+        messages = [_advice(reason) for _, reasons in warned for reason in reasons]
         raise ValidationFailed(
-            "Some photos have quality warnings. Retake them, or send them anyway with "
-            '"accept_quality_warnings": true.',
+            gettext(
+                "Some photos have quality warnings. Retake them, or send them anyway with "
+                '"accept_quality_warnings": true.'
+            ),
             errors={"accept_quality_warnings": messages},
         )
     if not any(photo.view == PhotoView.CLOSE_UP for photo in case.photos):
         raise ValidationFailed(
-            "Add at least one close-up photo before submitting.",
-            errors={"photos": ["At least one photo with view 'close_up' is required."]},
+            gettext("Add at least one close-up photo before submitting."),
+            errors={"photos": [gettext("At least one photo with view 'close_up' is required.")]},
         )
     if warned:
         case.quality_override = [
@@ -293,17 +309,24 @@ def _complete_follow_up(case: Case) -> None:
                      details={"case_id": case.public_id})  # fmt: skip
 
 
+def _advice(reason: dict[str, str]) -> str:
+    """A stored quality reason's sentence (English) in the reader's language."""
+    english = reason.get("message") or ""
+    return gettext(english) if english else english
+
+
 def _check_photos_ready(photos: list[Photo]) -> None:
     if any(photo.status == PhotoStatus.PROCESSING for photo in photos):
-        raise Conflict("Your photos are still being checked. Try again in a few seconds.")
+        raise Conflict(gettext("Your photos are still being checked. Try again in a few seconds."))
     rejected = [photo for photo in photos if photo.status == PhotoStatus.REJECTED]
     if rejected:
         raise ValidationFailed(
-            "Some photos cannot be used. Delete them and take them again.",
+            gettext("Some photos cannot be used. Delete them and take them again."),
             errors={
                 "photos": [
-                    f"Photo {photo.public_id}: "
-                    + " ".join(r["message"] for r in photo.quality_reasons or [])
+                    gettext("Photo %(photo)s:", photo=photo.public_id)
+                    + " "
+                    + " ".join(_advice(r) for r in photo.quality_reasons or [])
                     for photo in rejected
                 ]
             },

@@ -138,3 +138,36 @@ def test_out_of_bounds_answers_are_explained_in_french(api: ApiClient) -> None:
     errors = response.get_json()["errors"]
     assert errors["sex"] == ["Choisissez une des réponses proposées."]
     assert errors["name"] == ["Inscrivez un nom de 1 à 200 caractères."]
+
+
+def test_a_case_without_a_close_up_is_refused_in_the_readers_language(api: ApiClient) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    assert api.upload(token, case["id"], view="regional").status_code == 201
+    api.process_photos()
+    submit = f"/api/v1/cases/{case['id']}/submit"
+    french = api.client.post(submit, headers={**api.auth(token), **FRENCH})
+    english = api.client.post(submit, headers={**api.auth(token), **ENGLISH})
+    assert french.status_code == english.status_code == 422
+    assert french.get_json()["detail"] == (
+        "Ajoutez au moins une photo en gros plan avant d’envoyer la demande."  # noqa: RUF001  # French typography
+    )
+    assert english.get_json()["detail"] == "Add at least one close-up photo before submitting."
+    status = api.client.get(f"/api/v1/cases/{case['id']}", headers=api.auth(token))
+    assert status.get_json()["status"] == "draft"  # nothing was sent
+
+
+def test_a_blurred_photo_blocks_the_submission_in_french(api: ApiClient) -> None:
+    token = api.patient()
+    case = api.create_case(token)
+    api.upload(token, case["id"], _blurred())
+    api.process_photos()
+    response = api.client.post(
+        f"/api/v1/cases/{case['id']}/submit", headers={**api.auth(token), **FRENCH}
+    )
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["detail"] == (
+        "Certaines photos ne peuvent pas être utilisées. Supprimez-les et reprenez-les."
+    )
+    assert "La photo est floue" in problem["errors"]["photos"][0]
