@@ -34,6 +34,11 @@ FILLED_FROM_RXNORM_INGREDIENTS = {
     "retapamulin": "retapamulin",
     "tazarotene": "tazarotene",
     "trifarotene": "trifarotene",
+    "clobetasol-propionate": "clobetasol",
+    "cefalexin": "cephalexin",
+    "clotrimazole": "clotrimazole",
+    "cetirizine": "cetirizine",
+    "calcipotriol": "calcipotriene",
 }
 
 REQUIRED_CLASSES = [
