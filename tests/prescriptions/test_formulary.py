@@ -39,6 +39,12 @@ FILLED_FROM_RXNORM_INGREDIENTS = {
     "clotrimazole": "clotrimazole",
     "cetirizine": "cetirizine",
     "calcipotriol": "calcipotriene",
+    "mupirocin": "mupirocin",
+    "minoxidil-topical": "minoxidil",
+    "brimonidine-topical": "brimonidine",
+    "levocetirizine": "levocetirizine",
+    "loratadine": "loratadine",
+    "benzoyl-peroxide": "benzoyl peroxide",
 }
 
 REQUIRED_CLASSES = [
