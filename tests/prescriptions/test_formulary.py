@@ -45,6 +45,10 @@ FILLED_FROM_RXNORM_INGREDIENTS = {
     "levocetirizine": "levocetirizine",
     "loratadine": "loratadine",
     "benzoyl-peroxide": "benzoyl peroxide",
+    "selenium-sulfide": "selenium sulfide",
+    "fluocinolone-acetonide": "fluocinolone",
+    "pimecrolimus": "pimecrolimus",
+    "desonide": "desonide",
 }
 
 REQUIRED_CLASSES = [
