@@ -49,6 +49,8 @@ FILLED_FROM_RXNORM_INGREDIENTS = {
     "fluocinolone-acetonide": "fluocinolone",
     "pimecrolimus": "pimecrolimus",
     "desonide": "desonide",
+    "silver-sulfadiazine": "silver sulfadiazine",
+    "desloratadine": "desloratadine",
 }
 
 REQUIRED_CLASSES = [
