@@ -51,6 +51,7 @@ FILLED_FROM_RXNORM_INGREDIENTS = {
     "desonide": "desonide",
     "silver-sulfadiazine": "silver sulfadiazine",
     "desloratadine": "desloratadine",
+    "podophyllotoxin": "podofilox",
 }
 
 REQUIRED_CLASSES = [
