@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 
 from casebox import services
-from casebox.accounts.consent import current_consent
+from casebox.accounts.consent import consent_for_language, current_consent
 from casebox.accounts.models import ApiToken, ConsentRecord, PatientProfile, Role, Sex, User
 from casebox.accounts.passwords import check_policy
 from casebox.accounts.tokens import issue_token, revoke_token
@@ -46,9 +46,19 @@ def create_user(email: str, password: str, *, name: str, role: Role) -> User:
 
 
 def register_patient(
-    *, email: str, password: str, name: str, date_of_birth: date, sex: Sex, consent_version: str
+    *,
+    email: str,
+    password: str,
+    name: str,
+    date_of_birth: date,
+    sex: Sex,
+    consent_version: str,
+    consent_language: str = "en",
 ) -> User:
-    """Self-registration: a patient account, its profile and its first consent."""
+    """Self-registration: a patient account, its profile and its first consent.
+
+    ``consent_language``: the language of the consent text the patient was shown.
+    """
     _check_date_of_birth(date_of_birth)
     _check_consent_version(consent_version)
     user = create_user(email, password, name=name, role=Role.PATIENT)
@@ -59,7 +69,7 @@ def register_patient(
         object_id=user.public_id,
         actor=trail.Actor(id=user.public_id, role=str(Role.PATIENT)),
     )
-    give_consent(user, consent_version)
+    give_consent(user, consent_version, language=consent_language)
     return user
 
 
@@ -103,13 +113,17 @@ def active_consent(user: User) -> ConsentRecord | None:
     )
 
 
-def give_consent(user: User, version: str) -> ConsentRecord:
-    """Record acceptance of the current consent text, with the text's hash."""
+def give_consent(user: User, version: str, *, language: str = "en") -> ConsentRecord:
+    """Record acceptance of the current consent text, with the hash of the wording shown.
+
+    ``language``: the text the patient read (a translation carries the version of the
+    English text it translates); the hash proves which wording was accepted.
+    """
     _check_consent_version(version)
     existing = active_consent(user)
     if existing is not None and existing.version == version:
         return existing
-    text = current_consent()
+    text = consent_for_language(language)
     record = ConsentRecord(user_id=user.id, version=text.version, text_sha256=text.sha256)
     db.session.add(record)
     db.session.flush()

@@ -59,6 +59,7 @@ def register() -> str | Response | tuple[str, int]:
                 date_of_birth=data["date_of_birth"],
                 sex=data["sex"],
                 consent_version=data["consent"]["version"],
+                consent_language=select_locale(),
             )
             user.locale = select_locale()
             db.session.commit()
@@ -159,7 +160,10 @@ def consent_page() -> str | Response:
                     gettext("Tick the box to accept the consent text."),
                     errors={"consent": [gettext("Consent must be accepted.")]},
                 )
-            accounts.give_consent(patient, consent_for_language(select_locale()).version)
+            language = select_locale()
+            accounts.give_consent(
+                patient, consent_for_language(language).version, language=language
+            )
         db.session.commit()
         return redirect(url_for("patient.consent_page"))
     return render_template(

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
+from casebox.accounts.consent import consent_for_language, current_consent
 from casebox.accounts.models import ConsentRecord, User
 from casebox.audit.models import AuditEvent
 from casebox.cases.models import Case, CaseStatus, Photo
@@ -72,7 +73,10 @@ def test_registering_accepts_the_consent_and_opens_the_patients_home(
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "ana@example.org"))
         assert user is not None and user.locale == "fr"
-        assert db.session.scalar(select(ConsentRecord).where(ConsentRecord.user_id == user.id))
+        record = db.session.scalar(select(ConsentRecord).where(ConsentRecord.user_id == user.id))
+        # The hash proves the wording the patient read: the French translation here.
+        assert record is not None and record.text_sha256 == consent_for_language("fr").sha256
+        assert record.text_sha256 != current_consent().sha256
 
 
 @pytest.mark.parametrize(
