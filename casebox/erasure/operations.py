@@ -36,8 +36,7 @@ from casebox.erasure.models import ErasureRequest
 from casebox.errors import Forbidden, ReauthenticationFailed
 from casebox.followups.models import FollowUp, FollowUpStatus
 from casebox.notifications.operations import cancel_pending_deliveries
-from casebox.objects import delete_object_on_commit
-from casebox.uploads.models import Upload, UploadStatus
+from casebox.uploads.operations import discard_patients_uploads
 from prescriptions.models import Prescription, PrescriptionStatus
 
 # A case in these states is finished: erasure leaves it as it is until the purge.
@@ -124,7 +123,7 @@ def _stop_processing(user: User) -> dict[str, int]:
         "cases_withdrawn": _withdraw_cases(user),
         "follow_ups_cancelled": _cancel_follow_ups(user),
         "deliveries_cancelled": cancel_pending_deliveries(user),
-        "uploads_discarded": _discard_uploads(user),
+        "uploads_discarded": discard_patients_uploads(user, reason="erasure"),
         "tokens_revoked": _revoke_tokens(user),
         "draft_prescriptions_cancelled": _cancel_draft_prescriptions(user),
     }
@@ -173,26 +172,6 @@ def _cancel_follow_ups(user: User) -> int:
             details={"reason": "erasure"},
         )
     return len(follow_ups)
-
-
-def _discard_uploads(user: User) -> int:
-    """Uploads still receiving bytes go now, their chunks once this commits."""
-    uploads = db.session.scalars(
-        select(Upload)
-        .where(Upload.patient_id == user.id, Upload.status == UploadStatus.RECEIVING)
-        .with_for_update()
-    ).all()
-    for upload in uploads:
-        for chunk in upload.chunks:
-            delete_object_on_commit(chunk.object_key)
-        db.session.delete(upload)
-        trail.record(
-            "upload.terminate",
-            object_type="upload",
-            object_id=upload.public_id,
-            details={"offset": upload.upload_offset, "reason": "erasure"},
-        )
-    return len(uploads)
 
 
 def _revoke_tokens(user: User) -> int:

@@ -270,6 +270,24 @@ def terminate_upload(patient: User, upload_id: str) -> None:
     )
 
 
+def discard_patients_uploads(patient: User, *, reason: str) -> int:
+    """Forget every upload of ``patient`` still receiving bytes (audited); returns how many."""
+    uploads = db.session.scalars(
+        select(Upload)
+        .where(Upload.patient_id == patient.id, Upload.status == UploadStatus.RECEIVING)
+        .with_for_update()
+    ).all()
+    for upload in uploads:
+        _discard(upload)
+        trail.record(
+            "upload.terminate",
+            object_type="upload",
+            object_id=upload.public_id,
+            details={"offset": upload.upload_offset, "reason": reason},
+        )
+    return len(uploads)
+
+
 def _discard(upload: Upload) -> None:
     for chunk in upload.chunks:
         delete_object_on_commit(chunk.object_key)
